@@ -54,7 +54,7 @@ def test_run_writes_a_complete_run_folder(tmp_path):
     for c in summary["conditions"]:
         assert c["readouts"]["fmi"]["n"] == 2
     # the printed table names each condition and the primary readouts
-    for word in ("CI", "FMI", "speed", "AMD3100"):
+    for word in ("chemotactic index", "FMI", "speed", "AMD3100"):
         assert word in res.output
     metrics = pd.read_parquet(out / "metrics.parquet")
     assert set(metrics.columns) >= {"condition", "replicate", "time", "readout", "value"}

@@ -133,7 +133,7 @@ def _p(p) -> str:
 
 
 LABELS = {
-    "chemotactic_index": "CI",
+    "chemotactic_index": "chemotactic index",
     "fmi": "FMI",
     "speed": "speed",
     "drift_velocity": "drift",
@@ -162,7 +162,9 @@ def print_summary(summary: dict) -> None:
         title_justify="left",
     )
     for col in ("condition", "readout", "n", "mean [95 % CI]", "vs control", "p"):
-        table.add_column(col, justify="left" if col in ("condition", "readout") else "right")
+        table.add_column(
+            col, justify="left" if col in ("condition", "readout") else "right", no_wrap=True
+        )
     comps = {(c["condition"], c["readout"]): c for c in summary["comparisons"]}
     names = [r for r in summary["readouts"] if r.split(".")[-1] in PRIMARY]
     for cond in summary["conditions"]:
@@ -183,11 +185,14 @@ def print_summary(summary: dict) -> None:
                 "" if c is None else _p(c["p_value"]),
                 end_section=i == len(names) - 1,
             )
-    out.print(table)
-    out.print(
-        "CI: chemotactic index (cosine to the gradient); FMI: forward migration index; "
-        "drift: velocity up the gradient. vs control: fold change xF [95 % CI] (Fieller), or "
-        "the difference +D [95 % CI] where the control mean is not distinguishable from 0. "
+    # Piped output (scripts, CI logs, files) is not squeezed to 80 columns.
+    console = out if out.is_terminal else Console(width=max(out.width, 150))
+    console.print(table)
+    console.print(
+        "chemotactic index: cosine of net displacement to the gradient; FMI: forward "
+        "migration index; drift: velocity up the gradient. vs control: fold change xF "
+        "[95 % CI] (Fieller), or the difference +D [95 % CI] where the control mean is "
+        "not distinguishable from 0. "
         f"p: {summary.get('test', 'welch')} test against '{summary.get('control')}'.",
         soft_wrap=True,
     )

@@ -366,6 +366,8 @@ def cell_drift(
     gz = 0.0
     var = 0.0
     for r in range(ligand.shape[0]):
+        if weight[r] == 0.0:  # a non-signalling receptor adds neither signal nor noise
+            continue
         c, dcx, dcy, dcz = sample(sense, ligand[r], origin, spacing, x, y, z)
         if c < 0.0:  # solver undershoot: no negative concentrations
             c = 0.0
