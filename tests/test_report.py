@@ -440,10 +440,17 @@ def test_report_is_self_contained_and_table_matches_summary(result, tmp_path):
             c = comps.get((cond["name"], name))
             if c is None:
                 row.update(fc="control", p="\u2013")
-            else:
+            elif c["fc_ci_low"] is not None:  # a bounded Fieller interval: the fold change
                 row["fc"] = (
-                    f"{format_number(c['fold_change'])} "
+                    f"\u00d7{format_number(c['fold_change'])} "
                     f"[{format_number(c['fc_ci_low'])}, {format_number(c['fc_ci_high'])}]"
+                )
+                row["p"] = format_number(c["p_value"])
+            else:  # the control's mean may be 0: the difference of the means
+                sign = "+" if c["difference"] >= 0 else ""
+                row["fc"] = (
+                    f"{sign}{format_number(c['difference'])} "
+                    f"[{format_number(c['diff_ci_low'])}, {format_number(c['diff_ci_high'])}]"
                 )
                 row["p"] = format_number(c["p_value"])
             expected.append(row)
@@ -452,6 +459,8 @@ def test_report_is_self_contained_and_table_matches_summary(result, tmp_path):
         for r in parser.rows
     ]
     assert got == expected
+    # both forms occur in this synthetic set (FMI's control mean is about 0, speed's is not)
+    assert {r["fc"][0] for r in got if r["fc"] != "control"} >= {"\u00d7", "+"}
     # the rest of the report
     assert "Does CXCL12 attract MSCs, and does AMD3100 block it?" in html
     # the recorded command, program word normalised, quoted for the shell (then HTML-escaped)

@@ -1,4 +1,4 @@
-"""Figures of a run: readouts over time, end points, tracks, angles and field maps.
+"""Figures of a run: readouts over time, end points, tracks, angles, maps and fractions.
 
 Every function takes a :class:`~tropism.api.Result` (any object with ``summary``, ``metrics``,
 ``tracks`` and ``fields`` attributes will do) and returns a :class:`matplotlib.figure.Figure`
@@ -12,6 +12,7 @@ Units: the data are in engine units (um, min, nM); time axes are drawn in hours.
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import textwrap
@@ -45,6 +46,27 @@ OKABE_ITO: tuple[str, ...] = (
 )
 """Okabe & Ito (2008) colour-blind-safe palette, in the order conditions receive it."""
 
+TOL_BRIGHT: tuple[str, ...] = (
+    "#4477AA",  # blue
+    "#EE6677",  # red
+    "#228833",  # green
+    "#CCBB44",  # yellow
+    "#66CCEE",  # cyan
+    "#AA3377",  # purple
+    "#BBBBBB",  # grey
+)
+"""Paul Tol's colour-blind-safe "bright" scheme, for parts of a whole (compartments), so that
+they are not confused with the conditions' Okabe-Ito colours."""
+
+DENSITY_ASSAYS: frozenset[str] = frozenset({"spheroid", "intracranial", "brain"})
+"""Assays whose report shows where the cells are (density maps) instead of track plots."""
+
+UNDIRECTED_ASSAYS: frozenset[str] = DENSITY_ASSAYS | {"systemic", "transwell"}
+"""Assays without one gradient direction: no spider or rose plots (angles are taken to +x)."""
+
+FRACTION_PREFIX = "fraction_"
+"""Readouts named ``fraction_<compartment>`` are drawn as stacked compartment fractions."""
+
 DEFAULT_READOUTS: tuple[str, ...] = ("fmi", "chemotactic_index", "speed")
 """Readouts drawn when none are named (those of them that the run has)."""
 
@@ -59,11 +81,25 @@ _ROSE_BINS = 12  # 30 degree sectors
 # --------------------------------------------------------------------------- helpers
 
 
+class NotebookFigure(Figure):
+    """A matplotlib Figure that shows itself in a notebook, without pyplot.
+
+    IPython displays an object through its ``_repr_png_``; a plain Figure has none, and the
+    inline backend's display hook is installed only once pyplot has been imported. Where that
+    hook is installed it takes precedence, so the figure is shown once either way.
+    """
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+        return buf.getvalue()
+
+
 def _new_figure(n_panels: int, ncols: int | None = None, panel=_PANEL, **subplot_kw):
     """A constrained-layout figure on the Agg canvas with ``n_panels`` axes (row-major)."""
     ncols = max(1, min(ncols or n_panels, _MAX_COLS))
     nrows = max(1, math.ceil(n_panels / ncols))
-    fig = Figure(figsize=(panel[0] * ncols, panel[1] * nrows), layout="constrained")
+    fig = NotebookFigure(figsize=(panel[0] * ncols, panel[1] * nrows), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(nrows, ncols, squeeze=False, **subplot_kw).ravel()
     for ax in axes[n_panels:]:
@@ -197,10 +233,79 @@ def _fmt_hours(minutes: float) -> str:
     return f"{minutes / 60.0:.3g} h"
 
 
+def time_axis(last_minute: float) -> tuple[float, str]:
+    """(minutes per axis unit, axis label) for a time axis ending at ``last_minute``.
+
+    Hours up to three days, days beyond (systemic runs last days).
+
+    Examples
+    --------
+    >>> time_axis(720.0)
+    (60.0, 'time (h)')
+    >>> time_axis(7 * 1440.0)
+    (1440.0, 'time (d)')
+    """
+    if last_minute > 72 * 60.0:
+        return 1440.0, "time (d)"
+    return 60.0, "time (h)"
+
+
+def mean_ci(
+    frame: pd.DataFrame, by: str | list[str], value: str = "value", confidence: float = 0.95
+) -> pd.DataFrame:
+    """Mean and Student-t confidence interval of ``value`` over the rows of each group.
+
+    Each row is one replicate. Returns one row per group (index: the group keys) with
+    columns ``mean``, ``n`` (finite values), ``sd`` (``ddof=1``), ``half`` =
+    ``t_{(1+c)/2, n-1} * sd / sqrt(n)``, ``low`` and ``high``; ``half`` is NaN where n < 2.
+    NaN values are missing replicates and are left out.
+    """
+    g = frame.groupby(by, sort=True)[value]
+    out = pd.DataFrame({"mean": g.mean(), "n": g.count(), "sd": g.std(ddof=1)})
+    n = out["n"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tq = np.where(n >= 2, _st.t.ppf(0.5 * (1.0 + confidence), np.maximum(n - 1, 1)), np.nan)
+        out["half"] = tq * out["sd"].to_numpy(dtype=float) / np.sqrt(n)
+    out["low"] = out["mean"] - out["half"]
+    out["high"] = out["mean"] + out["half"]
+    return out
+
+
 # --------------------------------------------------------------------------- figures
 
 
-def readouts_over_time(result: Result, readouts: Sequence[str] | None = None) -> Figure:
+def _readout_panel(ax, result: Result, name: str, colors: dict[str, str]) -> None:
+    """Draw one readout over time on ``ax``: mean line and 95 % CI band per condition."""
+    rows = _metric_rows(result.metrics, name)
+    scale, label = time_axis(float(result.metrics["time"].max()))
+    for cond in colors:
+        sub = rows[rows["condition"] == cond]
+        if sub.empty:
+            continue
+        # one value per replicate and time (populations were selected above)
+        per_rep = sub.groupby(["time", "replicate"], as_index=False)["value"].mean()
+        ci = mean_ci(per_rep, "time")
+        t = ci.index.to_numpy(dtype=float) / scale
+        m = ci["mean"].to_numpy(dtype=float)
+        ax.plot(t, m, color=colors[cond], lw=1.6, label=cond)
+        ax.fill_between(t, ci["low"], ci["high"], color=colors[cond], alpha=0.2, lw=0)
+    ax.set_xlabel(label)
+    ax.set_ylabel(readout_label(name, _readout_unit(result, name)))
+
+
+def _single_panel(ax, names: list[str], what: str):
+    """The figure of ``ax`` after checking that one panel is asked for."""
+    if len(names) != 1:
+        raise TropismError(
+            f"ax: a given axes holds one panel, but {what} has {len(names)} "
+            f"({', '.join(names)}); name one readout"
+        )
+    return ax.figure
+
+
+def readouts_over_time(
+    result: Result, readouts: Sequence[str] | None = None, *, ax=None
+) -> Figure:
     """Readouts over time: mean and 95 % CI band over replicates, one panel per readout.
 
     Parameters
@@ -210,13 +315,16 @@ def readouts_over_time(result: Result, readouts: Sequence[str] | None = None) ->
     readouts
         Readout names; ``None`` draws ``fmi``, ``chemotactic_index`` and ``speed`` (those the
         run has; otherwise its first three readouts).
+    ax
+        Draw into this matplotlib axes instead of a new figure (one readout only); the
+        legend is then the axes' own.
 
     Returns
     -------
     matplotlib.figure.Figure
         One panel per readout with one line per condition (the mean over replicates at each
         time) and a band ``mean +/- t_{0.975, n-1} * sd / sqrt(n)`` (no band where n < 2).
-        Time in hours.
+        Time in hours (days for runs longer than three days).
 
     Raises
     ------
@@ -230,41 +338,32 @@ def readouts_over_time(result: Result, readouts: Sequence[str] | None = None) ->
     if not names:
         raise TropismError("this run has no readouts to plot")
     colors = condition_colors(result)
+    if ax is not None:
+        fig = _single_panel(ax, names, "readouts")
+        _readout_panel(ax, result, names[0], colors)
+        ax.legend(frameon=False, fontsize=8)
+        return fig
     fig, axes = _new_figure(len(names))
-    for ax, name in zip(axes, names, strict=True):
-        rows = _metric_rows(metrics, name)
-        for cond in colors:
-            sub = rows[rows["condition"] == cond]
-            if sub.empty:
-                continue
-            # one value per replicate and time (populations were selected above)
-            per_rep = sub.groupby(["time", "replicate"])["value"].mean()
-            g = per_rep.groupby(level="time")
-            mean = g.mean()
-            n = g.count().to_numpy()
-            sd = g.std(ddof=1).to_numpy()
-            with np.errstate(invalid="ignore", divide="ignore"):
-                tq = np.where(n >= 2, _st.t.ppf(0.975, np.maximum(n - 1, 1)), np.nan)
-                half = tq * sd / np.sqrt(n)
-            hours = mean.index.to_numpy(dtype=float) / 60.0
-            m = mean.to_numpy(dtype=float)
-            ax.plot(hours, m, color=colors[cond], lw=1.6, label=cond)
-            ax.fill_between(hours, m - half, m + half, color=colors[cond], alpha=0.2, lw=0)
-        ax.set_xlabel("time (h)")
-        ax.set_ylabel(readout_label(name, _readout_unit(result, name)))
-    handles, labels = axes[0].get_legend_handles_labels()
+    for panel, name in zip(axes, names, strict=True):
+        _readout_panel(panel, result, name, colors)
+    _legend_below(fig, axes[0])
+    return fig
+
+
+def _legend_below(fig: Figure, ax, ncols: int = 4) -> None:
+    """One legend for the figure, below the panels, from the handles of ``ax``."""
+    handles, labels = ax.get_legend_handles_labels()
     if handles:
         fig.legend(
             handles,
             labels,
             loc="outside lower center",
-            ncols=min(len(labels), 4),
+            ncols=min(len(labels), ncols),
             frameon=False,
         )
-    return fig
 
 
-def endpoints(result: Result, readouts: Sequence[str] | None = None) -> Figure:
+def endpoints(result: Result, readouts: Sequence[str] | None = None, *, ax=None) -> Figure:
     """End-point readouts: bar (mean), 95 % CI and every replicate, per condition.
 
     Parameters
@@ -274,6 +373,8 @@ def endpoints(result: Result, readouts: Sequence[str] | None = None) -> Figure:
     readouts
         Readout names as in ``summary["readouts"]``; ``None`` as in
         :func:`readouts_over_time`.
+    ax
+        Draw into this matplotlib axes instead of a new figure (one readout only).
 
     Returns
     -------
@@ -298,7 +399,10 @@ def endpoints(result: Result, readouts: Sequence[str] | None = None) -> Figure:
     control = summary.get("control", conds[0]["name"])
     labels = [c["name"] for c in conds]
     rotate = len(labels) > 3 or any(len(s) > 10 for s in labels)
-    fig, axes = _new_figure(len(names), panel=(max(2.6, 0.9 * len(labels) + 1.0), 3.3))
+    if ax is not None:
+        fig, axes = _single_panel(ax, names, "endpoints"), [ax]
+    else:
+        fig, axes = _new_figure(len(names), panel=(max(2.6, 0.9 * len(labels) + 1.0), 3.3))
     for ax, name in zip(axes, names, strict=True):
         tops: list[float] = []
         lows: list[float] = [0.0]
@@ -484,7 +588,128 @@ def rose(result: Result) -> Figure:
     return fig
 
 
-def field_map(result: Result, species: str | None = None, time: float | None = None) -> Figure:
+class FieldPlane:
+    """A field variable as 2-D maps: dims (condition, time, x, y), with its drawing geometry.
+
+    Attributes
+    ----------
+    data : xarray.DataArray
+        The maps (the middle z-plane of a 3-D field), dims ``(condition, time, xd, yd)``.
+    xd, yd : str
+        Names of the spatial dims drawn across and up.
+    extent : tuple of float
+        ``(left, right, bottom, top)`` of the voxels' outer edges, for ``imshow``.
+    xunit, yunit : str
+        Axis units as shown (``µm``).
+    where : str
+        ``", z = 15 µm"`` for the middle plane of a 3-D field, else empty.
+    """
+
+    def __init__(self, ds, species: str | None):
+        if ds is None or not ds.data_vars:
+            raise TropismError("this run has no field snapshots to draw")
+        names = [str(v) for v in ds.data_vars]
+        species = names[0] if species is None else species
+        if species not in ds.data_vars:
+            raise TropismError(
+                f"no field {species!r} in this run; expected one of {', '.join(names)}"
+            )
+        da = ds[species]
+        space = _spatial_dims(da)
+        if len(space) not in (2, 3) or "condition" not in da.dims or "time" not in da.dims:
+            raise TropismError(
+                f"field {species!r} has dims {da.dims}; a map needs 2-D or 3-D fields"
+            )
+        self.where = ""
+        if len(space) == 3:
+            zdim = space[2]
+            k = da.sizes[zdim] // 2
+            zval = float(da[zdim].values[k])
+            da = da.isel({zdim: k})
+            zunit = pretty_unit(ds[zdim].attrs.get("units", "um"))
+            self.where = f", {zdim} = {zval:.4g} {zunit}"
+        self.species = species
+        self.xd, self.yd = space[0], space[1]
+        self.data = da.transpose("condition", "time", self.xd, self.yd)
+        self.extent = _extent(self.data[self.xd].values, self.data[self.yd].values)
+        self.xunit = _coord_unit(ds, self.xd)
+        self.yunit = _coord_unit(ds, self.yd)
+        self.unit = str(da.attrs.get("units", "nM"))
+        self.replicate = ds.attrs.get("replicate", 0)
+
+    @property
+    def conditions(self) -> list[str]:
+        return [str(c) for c in self.data["condition"].values]
+
+    @property
+    def times(self) -> np.ndarray:
+        return np.asarray(self.data["time"].values, dtype=float)
+
+    def label_axes(self, ax) -> None:
+        ax.set_xlabel(f"{self.xd} ({self.xunit})")
+        ax.set_ylabel(f"{self.yd} ({self.yunit})")
+
+
+def _coord_unit(ds, dim: str) -> str:
+    return pretty_unit(ds[dim].attrs.get("units", "um")) if dim in ds.coords else "\u00b5m"
+
+
+def _extent(xs, ys) -> tuple[float, float, float, float]:
+    """Outer edges of cell-centred coordinates: (left, right, bottom, top)."""
+    xs = np.asarray(xs, dtype=float)
+    ys = np.asarray(ys, dtype=float)
+    dx = float(xs[1] - xs[0]) if xs.size > 1 else 1.0
+    dy = float(ys[1] - ys[0]) if ys.size > 1 else 1.0
+    return (xs[0] - dx / 2, xs[-1] + dx / 2, ys[0] - dy / 2, ys[-1] + dy / 2)
+
+
+def _map_figure(
+    n_panels: int, extent: Sequence[float], ncols: int | None = None
+) -> tuple[Figure, list, bool]:
+    """A figure of ``n_panels`` equal-aspect maps of ``extent``: (figure, axes, wide).
+
+    Wide domains (more than twice as wide as high) are stacked in one column with the
+    colourbar below; others sit side by side, ``ncols`` in a row (default all), with the
+    colourbar on the right.
+    """
+    width, height = extent[1] - extent[0], extent[3] - extent[2]
+    wide = width > 2.0 * height
+    ncols = 1 if wide else min(ncols or n_panels, n_panels)
+    # Equal-aspect panels: about 0.8 in of a panel's width goes to the y ticks and label (and
+    # its share of the colourbar), 1 in of its height to the title, the x ticks and label.
+    # Constrained layout shrinks a fixed-aspect map to fit, so a small misjudgement only
+    # leaves some white space.
+    panel = (5.2, 4.4 * height / width + 1.0) if wide else (3.3, 2.3 * height / width + 0.9)
+    fig, axes = _new_figure(n_panels, ncols=ncols, panel=panel)
+    return fig, axes, wide
+
+
+def _colorbar(fig: Figure, image, axes, label: str, wide: bool):
+    return fig.colorbar(
+        image,
+        ax=axes,
+        label=label,
+        location="bottom" if wide else "right",
+        shrink=0.8,
+        aspect=30 if wide else 20,
+    )
+
+
+def _limits(values: np.ndarray) -> tuple[float, float]:
+    """(vmin, vmax) of the finite values; a constant map gets a small positive range."""
+    finite = values[np.isfinite(values)]
+    vmin = float(finite.min()) if finite.size else 0.0
+    vmax = float(finite.max()) if finite.size else 1.0
+    if vmax <= vmin:
+        vmax = vmin + (abs(vmin) * 1e-6 or 1.0)
+    return vmin, vmax
+
+
+def field_map(
+    result: Result,
+    species: str | None = None,
+    time: float | Sequence[float] | None = None,
+) -> Figure:
     """Heat map of a chemokine field per condition, with tracked cells overlaid.
 
     Parameters
@@ -494,72 +719,43 @@ def field_map(result: Result, species: str | None = None, time: float | None = N
     species
         Field variable (e.g. ``"cxcl12"``); default the first one.
     time
-        Snapshot time in min (the nearest one is drawn); default the last.
+        Snapshot time in min, or several (the nearest snapshot to each is drawn); default the
+        last snapshot.
 
     Returns
     -------
     matplotlib.figure.Figure
-        One panel per condition in the fields (viridis, one colour scale and one colourbar in
-        the field's units, nM), x-y plane (the middle z-plane of 3-D fields), with the positions
-        of the tracked cells of the same replicate at the nearest track time drawn as dots.
+        One panel per condition in the fields, and per time (one row per time), in viridis
+        with one colour scale and one colourbar in the field's units (nM); x-y plane (the
+        middle z-plane of 3-D fields), with the positions of the tracked cells of the same
+        replicate at the nearest track time drawn as dots.
 
     Raises
     ------
     TropismError
         If the run has no fields, the species is unknown, or the fields are not 2-D or 3-D.
     """
-    ds = result.fields
-    if ds is None or not ds.data_vars:
-        raise TropismError("this run has no field snapshots to draw")
-    names = [str(v) for v in ds.data_vars]
-    species = names[0] if species is None else species
-    if species not in ds.data_vars:
-        raise TropismError(f"no field {species!r} in this run; expected one of {', '.join(names)}")
-    da = ds[species]
-    space = _spatial_dims(da)
-    if len(space) not in (2, 3) or "condition" not in da.dims or "time" not in da.dims:
-        raise TropismError(f"field {species!r} has dims {da.dims}; a map needs 2-D or 3-D fields")
-    da = da.isel(time=-1) if time is None else da.sel(time=float(time), method="nearest")
-    t = float(da["time"])
-    where = ""
-    if len(space) == 3:
-        zdim = space[2]
-        k = da.sizes[zdim] // 2
-        zval = float(da[zdim].values[k])
-        da = da.isel({zdim: k})
-        where = f", {zdim} = {zval:.4g} {pretty_unit(ds[zdim].attrs.get('units', 'um'))}"
-    xd, yd = space[0], space[1]
-    da = da.transpose("condition", xd, yd)
-    xs = np.asarray(da[xd].values, dtype=float)
-    ys = np.asarray(da[yd].values, dtype=float)
-    dx = float(xs[1] - xs[0]) if xs.size > 1 else 1.0
-    dy = float(ys[1] - ys[0]) if ys.size > 1 else 1.0
-    extent = (xs[0] - dx / 2, xs[-1] + dx / 2, ys[0] - dy / 2, ys[-1] + dy / 2)
-    values = da.to_numpy().astype(float)
-    finite = values[np.isfinite(values)]
-    vmin = float(finite.min()) if finite.size else 0.0
-    vmax = float(finite.max()) if finite.size else 1.0
-    if vmax <= vmin:
-        vmax = vmin + (abs(vmin) * 1e-6 or 1.0)
-    conds = [str(c) for c in da["condition"].values]
+    plane = FieldPlane(result.fields, species)
+    snaps = plane.times
+    if time is None:
+        picks = [snaps.size - 1]
+    else:
+        wanted = [time] if np.isscalar(time) else list(time)
+        picks = list(dict.fromkeys(int(np.argmin(np.abs(snaps - float(w)))) for w in wanted))
+    values = plane.data.isel(time=picks).to_numpy().astype(float)  # (condition, time, x, y)
+    vmin, vmax = _limits(values)
+    conds = plane.conditions
     colors = condition_colors(result)
-    width, height = extent[1] - extent[0], extent[3] - extent[2]
-    wide = width > 2.0 * height
-    ncols = 1 if wide else len(conds)
-    # Equal-aspect panels: leave more height than the image needs so that constrained layout
-    # never runs out of room (it cannot shrink a fixed-aspect panel vertically).
-    panel = (5.2, 4.4 * height / width + 1.0) if wide else (3.3, 3.3 * height / width + 1.2)
-    fig, axes = _new_figure(len(conds), ncols=ncols, panel=panel)
-    xunit = pretty_unit(ds[xd].attrs.get("units", "um")) if xd in ds.coords else "\u00b5m"
-    yunit = pretty_unit(ds[yd].attrs.get("units", "um")) if yd in ds.coords else "\u00b5m"
-    replicate = ds.attrs.get("replicate", 0)
+    panels = [(c, k) for k in range(len(picks)) for c in range(len(conds))]
+    fig, axes, wide = _map_figure(len(panels), plane.extent, ncols=len(conds))
     tracks = result.tracks if result.tracks is not None else pd.DataFrame()
     image = None
-    for ax, cond, arr in zip(axes, conds, values, strict=True):
+    for ax, (ci, k) in zip(axes, panels, strict=True):
+        cond, t = conds[ci], float(snaps[picks[k]])
         image = ax.imshow(
-            arr.T,
+            values[ci, k].T,
             origin="lower",
-            extent=extent,
+            extent=plane.extent,
             cmap="viridis",
             vmin=vmin,
             vmax=vmax,
@@ -569,7 +765,7 @@ def field_map(result: Result, species: str | None = None, time: float | None = N
         if not tracks.empty and {"condition", "time", "x", "y"} <= set(tracks.columns):
             sub = tracks[tracks["condition"] == cond]
             if "replicate" in sub:
-                sub = sub[sub["replicate"] == replicate]
+                sub = sub[sub["replicate"] == plane.replicate]
             if not sub.empty:
                 times = np.unique(sub["time"].to_numpy(dtype=float))
                 tt = times[np.argmin(np.abs(times - t))]
@@ -583,21 +779,274 @@ def field_map(result: Result, species: str | None = None, time: float | None = N
                     linewidths=0.6,
                     zorder=3,
                 )
-        ax.set_xlim(extent[0], extent[1])
-        ax.set_ylim(extent[2], extent[3])
-        ax.set_title(_wrap(cond, 40), fontsize=9)
-        ax.set_xlabel(f"{xd} ({xunit})")
-        ax.set_ylabel(f"{yd} ({yunit})")
-    unit = da.attrs.get("units", "nM")
-    fig.colorbar(
-        image,
-        ax=axes,
-        label=f"{species} ({unit})",
-        location="bottom" if wide else "right",
-        shrink=0.8,
-        aspect=30 if wide else 20,
+        ax.set_xlim(plane.extent[0], plane.extent[1])
+        ax.set_ylim(plane.extent[2], plane.extent[3])
+        title = _wrap(cond, 40) if len(picks) == 1 else f"{_wrap(cond, 40)}, t = {_fmt_hours(t)}"
+        ax.set_title(title, fontsize=9)
+        plane.label_axes(ax)
+    _colorbar(fig, image, axes, f"{plane.species} ({plane.unit})", wide)
+    when = f" at t = {_fmt_hours(float(snaps[picks[0]]))}" if len(picks) == 1 else ""
+    fig.suptitle(f"{plane.species}{when}{plane.where}; dots: tracked cells", fontsize=10)
+    return fig
+
+
+def report_field_times(result: Result, species: str) -> list[float]:
+    """Snapshot times (min) of a field that the report draws.
+
+    The last snapshot; and the first and middle ones too when the field changes over the run
+    (somewhere by more than 1 % of its largest magnitude), e.g. a gradient that forms.
+    """
+    plane = FieldPlane(result.fields, species)
+    snaps = plane.times
+    data = plane.data.to_numpy().astype(float)
+    scale = float(np.nanmax(np.abs(data))) if data.size else 0.0
+    change = float(np.nanmax(np.abs(data - data[:, -1:]))) if data.size else 0.0
+    if snaps.size < 3 or not change > 0.01 * scale:
+        return [float(snaps[-1])]
+    return [float(snaps[0]), float(snaps[snaps.size // 2]), float(snaps[-1])]
+
+
+def _positions(result: Result, positions: pd.DataFrame | None) -> pd.DataFrame:
+    """Cell positions to map: ``positions``, else ``result.positions`` if any, else the tracks."""
+    if positions is None:
+        positions = getattr(result, "positions", None)
+    if positions is None:
+        positions = result.tracks
+    if positions is None or positions.empty:
+        raise TropismError("this run has no cell positions to map")
+    missing = {"condition", "x", "y"} - set(positions.columns)
+    if missing:
+        raise TropismError(
+            f"cell positions lack the columns {', '.join(sorted(missing))}; "
+            "expected condition, x, y (um)"
+        )
+    return positions
+
+
+def _domain(result: Result, pos: pd.DataFrame) -> tuple[float, float, float, float]:
+    """Map extent: the field grid's outer edges, else the positions' range plus 5 %."""
+    ds = result.fields
+    if ds is not None:
+        for name in ds.data_vars:
+            space = _spatial_dims(ds[name])
+            if len(space) in (2, 3):
+                return _extent(ds[space[0]].values, ds[space[1]].values)
+    x = pos["x"].to_numpy(dtype=float)
+    y = pos["y"].to_numpy(dtype=float)
+    pad = 0.05 * max(float(np.ptp(x)), float(np.ptp(y)), 1.0)
+    return (float(x.min()) - pad, float(x.max()) + pad, float(y.min()) - pad, float(y.max()) + pad)
+
+
+def _edges(extent: Sequence[float], bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Square bins: ``bins`` along the longer side, as many as fit along the other."""
+    width, height = extent[1] - extent[0], extent[3] - extent[2]
+    side = max(width, height) / bins
+    nx = max(1, round(width / side))
+    ny = max(1, round(height / side))
+    return (
+        np.linspace(extent[0], extent[1], nx + 1),
+        np.linspace(extent[2], extent[3], ny + 1),
     )
-    fig.suptitle(f"{species} at t = {_fmt_hours(t)}{where}; dots: tracked cells", fontsize=10)
+
+
+def cell_density(
+    x: np.ndarray,
+    y: np.ndarray,
+    xedges: np.ndarray,
+    yedges: np.ndarray,
+    replicates: int = 1,
+    method: str = "histogram",
+    bandwidth: float | str | None = None,
+) -> np.ndarray:
+    """Cells per mm^2 on a grid of bins, averaged over replicates; array (nx, ny).
+
+    Parameters
+    ----------
+    x, y
+        Cell positions (um), pooled over ``replicates`` replicates.
+    xedges, yedges
+        Bin edges (um).
+    replicates
+        Number of replicates pooled; the density is per replicate (the mean).
+    method
+        ``"histogram"``: cells counted in each bin / bin area. ``"kde"``: Gaussian kernel
+        density estimate (scipy's ``gaussian_kde``, bandwidth ``bandwidth``: Scott's rule by
+        default) times the number of cells, evaluated at the bin centres; the kernel is not
+        cut at the domain's walls, so some density falls outside near them.
+    bandwidth
+        ``bw_method`` of :class:`scipy.stats.gaussian_kde` (kde only).
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    per_um2 = 1e6  # um^2 per mm^2
+    if method == "histogram":
+        counts, _, _ = np.histogram2d(x, y, bins=[xedges, yedges])
+        area = np.outer(np.diff(xedges), np.diff(yedges))
+        return counts / (replicates * area) * per_um2
+    if method == "kde":
+        xc = 0.5 * (xedges[1:] + xedges[:-1])
+        yc = 0.5 * (yedges[1:] + yedges[:-1])
+        if x.size < 3:
+            return np.zeros((xc.size, yc.size))
+        gx, gy = np.meshgrid(xc, yc, indexing="ij")
+        try:
+            kde = _st.gaussian_kde(np.vstack([x, y]), bw_method=bandwidth)
+        except np.linalg.LinAlgError:  # all cells on one line: no 2-D density
+            return np.zeros((xc.size, yc.size))
+        dens = kde(np.vstack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
+        return dens * x.size / replicates * per_um2
+    raise TropismError(f"method = {method!r}: expected 'histogram' or 'kde'")
+
+
+def density_map(
+    result: Result,
+    time: float | None = None,
+    *,
+    positions: pd.DataFrame | None = None,
+    method: str = "histogram",
+    bins: int = 40,
+    bandwidth: float | str | None = None,
+) -> Figure:
+    """Where the cells are: a map of cell density per condition (brain, spheroid).
+
+    Parameters
+    ----------
+    result
+        A finished run.
+    time
+        Time in min (the nearest sampled time is drawn); default the last.
+    positions
+        Cell positions with columns condition, x, y (um) and optionally time and replicate;
+        default ``result.positions`` where the run has it, else the sampled tracks.
+    method
+        ``"histogram"`` (square bins) or ``"kde"`` (Gaussian kernel density); see
+        :func:`cell_density`.
+    bins
+        Bins along the longer side of the domain.
+    bandwidth
+        Kernel bandwidth (``bw_method`` of :class:`scipy.stats.gaussian_kde`), kde only.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per condition over the field grid's domain (or the cells' range), x-y
+        projection; colour: cells per mm^2, mean over replicates, one scale for all panels.
+    """
+    pos = _positions(result, positions)
+    if "time" in pos:
+        times = np.unique(pos["time"].to_numpy(dtype=float))
+        t = times[-1] if time is None else times[np.argmin(np.abs(times - float(time)))]
+        pos = pos[pos["time"] == t]
+        title = f"cell density at t = {_fmt_hours(float(t))}"
+    else:
+        title = "cell density"
+    extent = _domain(result, pos)
+    xedges, yedges = _edges(extent, bins)
+    conds = [c for c in condition_names(result) if (pos["condition"] == c).any()]
+    maps, counts = [], []
+    for cond in conds:
+        sub = pos[pos["condition"] == cond]
+        reps = int(sub["replicate"].nunique()) if "replicate" in sub else 1
+        maps.append(
+            cell_density(
+                sub["x"].to_numpy(),
+                sub["y"].to_numpy(),
+                xedges,
+                yedges,
+                replicates=reps,
+                method=method,
+                bandwidth=bandwidth,
+            )
+        )
+        counts.append((len(sub), reps))
+    values = np.array(maps)
+    vmin, vmax = _limits(values)
+    fig, axes, wide = _map_figure(len(conds), extent)
+    image = None
+    for ax, cond, dens, (n, reps) in zip(axes, conds, maps, counts, strict=True):
+        image = ax.imshow(
+            dens.T,
+            origin="lower",
+            extent=(xedges[0], xedges[-1], yedges[0], yedges[-1]),
+            cmap="magma_r",
+            vmin=0.0 if vmin >= 0.0 else vmin,
+            vmax=vmax,
+            interpolation="bilinear" if method == "kde" else "nearest",
+            aspect="equal",
+        )
+        ax.set_title(f"{_wrap(cond, 36)}\n({n} cells from {reps} replicates)", fontsize=9)
+        ax.set_xlabel("x (\u00b5m)")
+        ax.set_ylabel("y (\u00b5m)")
+    label = "cells per mm\u00b2 (mean over replicates)"
+    _colorbar(fig, image, axes, label, wide)
+    fig.suptitle(f"{title} ({'kernel density' if method == 'kde' else 'histogram'})", fontsize=10)
+    return fig
+
+
+def compartment_names(result: Result) -> list[str]:
+    """Readouts named ``fraction_<compartment>`` in the run, in order of appearance (not the
+    homing fractions of tissue cells, which overlap: at the tumour, in it, engrafted)."""
+    from tropism.observe.readouts import HOMING_READOUTS
+
+    m = result.metrics
+    if m is None or m.empty or "readout" not in m:
+        return []
+    return [
+        str(r)
+        for r in pd.unique(m["readout"])
+        if str(r).startswith(FRACTION_PREFIX) and str(r) not in HOMING_READOUTS
+    ]
+
+
+def compartment_fractions(result: Result) -> Figure:
+    """Stacked fractions of the cells in each compartment over time, one panel per condition.
+
+    The run's readouts named ``fraction_<compartment>`` (systemic runs: blood, lungs, liver,
+    tumour, ...) are averaged over replicates at each time and stacked in order of
+    appearance; each compartment keeps one colour (Tol's bright scheme) in every panel. With
+    several populations there is one panel per condition and population.
+    """
+    names = compartment_names(result)
+    if not names:
+        raise TropismError(
+            f"this run has no compartment fractions (readouts named {FRACTION_PREFIX}<name>)"
+        )
+    m = result.metrics
+    rows = m[m["readout"].isin(names)]
+    pops = [str(p) for p in pd.unique(rows["population"])] if "population" in rows else [""]
+    palette = {n: TOL_BRIGHT[i % len(TOL_BRIGHT)] for i, n in enumerate(names)}
+    panels = [
+        (c, p)
+        for c in condition_names(result)
+        for p in pops
+        if ((rows["condition"] == c) & ((rows["population"] == p) if p else True)).any()
+    ]
+    scale, tlabel = time_axis(float(rows["time"].max()))
+    fig, axes = _new_figure(len(panels), panel=(3.4, 3.0))
+    for ax, (cond, pop) in zip(axes, panels, strict=True):
+        sub = rows[rows["condition"] == cond]
+        if pop:
+            sub = sub[sub["population"] == pop]
+        means = sub.groupby(["time", "readout"])["value"].mean().unstack("readout")
+        means = means.reindex(columns=names).fillna(0.0)
+        t = means.index.to_numpy(dtype=float) / scale
+        ax.stackplot(
+            t,
+            means.to_numpy().T,
+            labels=[n[len(FRACTION_PREFIX) :].replace("_", " ") for n in names],
+            colors=[palette[n] for n in names],
+            alpha=0.85,
+            lw=0.0,
+        )
+        top = float(means.sum(axis=1).max()) if not means.empty else 1.0
+        ax.set_ylim(0.0, max(1.0, top))
+        if t.size > 1:
+            ax.set_xlim(t.min(), t.max())
+        title = cond if len(pops) == 1 else f"{cond}: {pop}"
+        ax.set_title(_wrap(title, 36), fontsize=9)
+        ax.set_xlabel(tlabel)
+        ax.set_ylabel("fraction of cells")
+    _legend_below(fig, axes[0], ncols=min(len(names), 4))
     return fig
 
 
@@ -617,20 +1066,45 @@ def _save(fig: Figure, out_dir: Path, stem: str) -> list[Path]:
     return [png, svg]
 
 
+def _assay(result: Result) -> str:
+    return str((result.summary or {}).get("assay") or "")
+
+
+def _has_positions(result: Result) -> bool:
+    pos = getattr(result, "positions", None)
+    if pos is None:
+        pos = result.tracks
+    return pos is not None and not pos.empty
+
+
 def figure_stems(result: Result) -> list[str]:
     """File stems of every figure the run supports, in drawing order.
 
-    ``readouts_over_time`` and ``endpoints`` (when the run has readouts), ``spider`` and
-    ``rose`` (when it has tracks), ``field_<species>`` per 2-D or 3-D field variable.
+    - ``readouts_over_time`` and ``endpoints``: when the run has readouts;
+    - ``compartments``: readouts named ``fraction_<compartment>`` (systemic runs);
+    - ``dose_response``: ``summary["sweep"]`` (see :mod:`tropism.report.response`);
+    - ``spider`` and ``rose``: tracks, in assays with one gradient direction (not in
+      :data:`UNDIRECTED_ASSAYS`);
+    - ``density``: cell positions in the brain and spheroid (:data:`DENSITY_ASSAYS`);
+    - ``field_<species>``: each 2-D or 3-D field variable.
     """
+    from tropism.report.response import SWEEP_KEY
+
     stems: list[str] = []
     has_readouts = bool(_resolve_readouts(result, None))
     if has_readouts and result.metrics is not None and not result.metrics.empty:
         stems.append("readouts_over_time")
     if has_readouts and (result.summary or {}).get("conditions"):
         stems.append("endpoints")
-    if result.tracks is not None and not result.tracks.empty:
+    if compartment_names(result):
+        stems.append("compartments")
+    if (result.summary or {}).get(SWEEP_KEY) and (result.summary or {}).get("conditions"):
+        stems.append("dose_response")
+    assay = _assay(result)
+    if result.tracks is not None and not result.tracks.empty and assay not in UNDIRECTED_ASSAYS:
         stems += ["spider", "rose"]
+    if assay in DENSITY_ASSAYS and _has_positions(result):
+        stems.append("density")
     ds = result.fields
     if ds is not None:
         for name in ds.data_vars:
@@ -639,6 +1113,98 @@ def figure_stems(result: Result) -> list[str]:
                 if da.sizes["condition"] and da.sizes["time"]:
                     stems.append(f"field_{_safe_name(str(name))}")
     return stems
+
+
+FIGURE_KINDS: dict[str, str] = {
+    "readouts": "readouts over time per condition: mean and 95 % CI band",
+    "endpoints": "end-point bars with 95 % CI, every replicate and significance vs control",
+    "spider": "cell tracks from a common origin, one panel per condition",
+    "rose": "polar histogram of net migration directions",
+    "field": "field heat map (species=, time=) with the tracked cells",
+    "density": "map of cell density (time=, method='histogram' or 'kde', bins=)",
+    "compartments": "stacked compartment fractions over time (readouts fraction_<name>)",
+    "dose_response": "response against the varied quantity of a sweep, with 95 % CI band",
+}
+"""Figure kinds of :func:`plot` (and ``Result.plot``), each with what it draws."""
+
+_ALIASES = {
+    "readouts_over_time": "readouts",
+    "time": "readouts",
+    "endpoint": "endpoints",
+    "tracks": "spider",
+    "field_map": "field",
+    "density_map": "density",
+    "compartment_fractions": "compartments",
+    "response": "dose_response",
+}
+_WITH_AX = ("readouts", "endpoints", "dose_response")
+
+
+def _drawer(kind: str):
+    from tropism.report.response import sweep_response
+
+    return {
+        "readouts": readouts_over_time,
+        "endpoints": endpoints,
+        "spider": spider,
+        "rose": rose,
+        "field": field_map,
+        "density": density_map,
+        "compartments": compartment_fractions,
+        "dose_response": sweep_response,
+    }[kind]
+
+
+def plot(result: Result, kind: str = "readouts", ax=None, **options: Any) -> Figure:
+    """Draw one figure of a run by kind; what ``Result.plot`` calls.
+
+    Parameters
+    ----------
+    result
+        A finished run.
+    kind
+        One of :data:`FIGURE_KINDS` (``"readouts"``, ``"endpoints"``, ``"spider"``,
+        ``"rose"``, ``"field"``, ``"density"``, ``"compartments"``, ``"dose_response"``),
+        a file stem of :func:`figure_stems` (``"field_cxcl12"``), or the name of a readout
+        (``"fmi"``: that readout over time).
+    ax
+        A matplotlib axes to draw into (readouts, endpoints and dose_response, one readout).
+    **options
+        Passed to the figure function: ``readouts=`` (readouts, endpoints, dose_response),
+        ``species=``, ``time=`` (field), ``time=``, ``method=``, ``bins=`` (density).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Not registered with pyplot: a notebook shows it once, as the cell's value.
+
+    Raises
+    ------
+    TropismError
+        If the kind is unknown, or the run lacks what the figure needs.
+    """
+    key = _ALIASES.get(kind.replace("-", "_"), kind.replace("-", "_"))
+    if key not in FIGURE_KINDS and key.startswith("field_"):
+        options.setdefault("species", kind[len("field_") :])
+        key = "field"
+    if key not in FIGURE_KINDS:
+        available = _available_readouts(result)
+        if kind in available or any(a.rpartition(".")[2] == kind for a in available):
+            options.setdefault("readouts", [kind])
+            key = "readouts"
+        else:
+            raise TropismError(
+                f"kind = {kind!r}: expected one of {', '.join(FIGURE_KINDS)} or a readout of "
+                f"this run ({', '.join(available) or 'none'})"
+            )
+    if ax is not None:
+        if key not in _WITH_AX:
+            raise TropismError(
+                f"ax: the {key} figure draws its own panels; ax= works with "
+                f"{', '.join(_WITH_AX)}"
+            )
+        options["ax"] = ax
+    return _drawer(key)(result, **options)
 
 
 def make_figures(result: Result, out_dir: str | Path) -> list[Path]:
@@ -655,8 +1221,7 @@ def make_figures(result: Result, out_dir: str | Path) -> list[Path]:
     -------
     list of pathlib.Path
         The files written, ``<stem>.png`` then ``<stem>.svg`` for each stem of
-        :func:`figure_stems` (field maps are skipped when the run has no fields, track
-        figures when it has no tracks).
+        :func:`figure_stems`, which picks the figures by what the run holds.
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -667,15 +1232,10 @@ def make_figures(result: Result, out_dir: str | Path) -> list[Path]:
     species = {f"field_{_safe_name(n)}": n for n in names}
     paths: list[Path] = []
     for stem in figure_stems(result):
-        if stem == "readouts_over_time":
-            fig = readouts_over_time(result)
-        elif stem == "endpoints":
-            fig = endpoints(result)
-        elif stem == "spider":
-            fig = spider(result)
-        elif stem == "rose":
-            fig = rose(result)
+        if stem in species:
+            name = species[stem]
+            fig = field_map(result, name, time=report_field_times(result, name))
         else:
-            fig = field_map(result, species[stem])
+            fig = plot(result, stem)
         paths += _save(fig, out, stem)
     return paths

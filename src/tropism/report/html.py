@@ -78,6 +78,35 @@ def _interval(lo: Any, hi: Any) -> str:
     return f"[{format_number(lo)}, {format_number(hi)}]"
 
 
+def vs_control(comp: dict) -> str:
+    """A treated condition against the control, as the summary table shows it.
+
+    The fold change ``\u00d7F [low, high]`` where its Fieller interval is bounded (the
+    control's mean is distinguishable from zero); otherwise the difference of the means
+    ``+D [low, high]`` (Welch interval), as the command line's table does. A ratio to a mean
+    that may be zero (e.g. a fold change of -98 in FMI) would mislead.
+
+    Examples
+    --------
+    >>> vs_control({"fold_change": 1.5, "fc_ci_low": 1.2, "fc_ci_high": 1.9})
+    '\u00d71.50 [1.20, 1.90]'
+    >>> vs_control({"fold_change": -98.0, "fc_ci_low": None, "fc_ci_high": None,
+    ...             "difference": 0.52, "diff_ci_low": 0.1, "diff_ci_high": 0.94})
+    '+0.520 [0.100, 0.940]'
+    """
+    fc, lo, hi = comp.get("fold_change"), comp.get("fc_ci_low"), comp.get("fc_ci_high")
+    if fc is not None and lo is not None and hi is not None:
+        return f"\u00d7{format_number(fc)} {_interval(lo, hi)}"
+    diff = comp.get("difference")
+    if diff is None:
+        return MISSING
+    sign = "+" if diff >= 0 else ""
+    return (
+        f"{sign}{format_number(diff)} "
+        f"{_interval(comp.get('diff_ci_low'), comp.get('diff_ci_high'))}"
+    )
+
+
 def _summary_rows(summary: dict) -> list[dict[str, str]]:
     """Rows of the summary table (strings), readouts in order, conditions within each."""
     comps = {(c["condition"], c["readout"]): c for c in summary.get("comparisons", [])}
@@ -96,10 +125,7 @@ def _summary_rows(summary: dict) -> list[dict[str, str]]:
             if is_control or comp is None:
                 fc, p, stars = ("control" if is_control else MISSING), MISSING, ""
             else:
-                fc = (
-                    f"{format_number(comp.get('fold_change'))} "
-                    f"{_interval(comp.get('fc_ci_low'), comp.get('fc_ci_high'))}"
-                )
+                fc = vs_control(comp)
                 p = format_number(comp.get("p_value"))
                 stars = significance(comp.get("p_value"))
             rows.append(
@@ -157,12 +183,33 @@ def _caption(stem: str, result: Result) -> tuple[str, str]:
             "cells); 0\u00b0 points up the gradient (+x). Random migration fills all sectors "
             "evenly.",
         )
+    if stem == "compartments":
+        return (
+            "Where the cells are",
+            "Fraction of the cells in each compartment over time, mean over replicates, "
+            "stacked; one panel per condition.",
+        )
+    if stem == "dose_response":
+        sweep = s.get("sweep") or {}
+        return (
+            "Dose response",
+            f"End-point readouts against {sweep.get('key', 'the varied quantity')}: mean over "
+            "replicates (line), 95 % confidence interval (band), replicates (dots). On a "
+            "logarithmic axis a dose of 0 is drawn as a dashed level with its band.",
+        )
+    if stem == "density":
+        return (
+            "Cell density",
+            "Where the tracked cells are at the end of the run: cells per mm\u00b2, mean over "
+            "replicates, in square bins (x-y projection); one colour scale for all panels.",
+        )
     if stem.startswith("field_"):
         species = stem[len("field_") :]
         return (
             f"{species} field",
-            f"{species} concentration (nM) at the last snapshot in replicate 0 of each "
-            "condition (one colour scale); dots: tracked cells of that replicate.",
+            f"{species} concentration (nM) in replicate 0 of each condition, one colour "
+            "scale: at the last snapshot, and at the first and middle ones too when the field "
+            "changes over the run. Dots: tracked cells of that replicate at the nearest time.",
         )
     return (stem.replace("_", " "), "")
 
