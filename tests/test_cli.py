@@ -27,10 +27,12 @@ def invoke(*args):
 def test_list_shows_the_builtin_gradient_scenario():
     res = invoke("list")
     assert res.exit_code == 0
-    name, assay, desc = res.output.splitlines()[0].split("\t")
-    assert (name, assay) == ("msc-gradient-cxcl12", "gradient") and desc
+    rows = {line.split("\t")[0]: line.split("\t")[1:] for line in res.output.splitlines()}
+    assay, desc = rows["msc-gradient-cxcl12"]
+    assert assay == "gradient" and desc
+    assert rows["glioma-irradiation-msc"][0] == "spheroid"
     items = json.loads(invoke("list", "--json").output)
-    assert items[0]["name"] == "msc-gradient-cxcl12"
+    assert {i["name"] for i in items} == set(rows)
 
 
 def test_validate_prints_every_default_with_its_source():

@@ -14,7 +14,7 @@ from .conftest import SMALL
 
 
 def test_drug_washin_is_the_exact_exponential_and_scales_signalling():
-    d = Drug("amd3100", "cxcr4", ic50=4.7)
+    d = Drug("amd3100", receptor="cxcr4", ic50=4.7)
     d.set_target(100.0, time=10.0, washin=20.0)
     d.update(30.0)
     assert d.level == pytest.approx(100.0 * (1 - math.exp(-1.0)), rel=1e-12)

@@ -23,6 +23,7 @@ from tropism.world.motility import (
     sample,
     step_cells,
 )
+from tropism.world.streams import cell_normals
 
 KD = 4.5  # nM, CXCL12-CXCR4 (disalvo2000)
 
@@ -133,8 +134,14 @@ def _step(
         float(n_half),
         float(cell_length),
         float(noise_scale),
-        xi_move,
-        xi_sense,
+        np.ones(cells.pos.shape[0]),  # speed_scale
+        np.zeros((0, 3)),  # no mechanical push
+        np.zeros(0, dtype=np.int64),  # ids, key, step, stream: unused with explicit numbers
+        np.zeros(0, dtype=np.uint64),
+        0,
+        0,
+        np.ascontiguousarray(xi_move, dtype=np.float64),
+        np.ascontiguousarray(xi_sense, dtype=np.float64),
     )
 
 
@@ -615,3 +622,106 @@ def test_same_inputs_give_bit_identical_outputs():
     assert np.array_equal(first.pos[~moving], frozen.pos[~moving])
     assert np.array_equal(first.vel[~moving], frozen.vel[~moving])
     assert np.all(first.path[~moving] == 0.0) and np.all(first.path[moving] > 0.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. per-cell counter-based streams, speed scale, mechanical push
+
+
+def _stream_numbers(key, ids, step, stream, ndim):
+    """The normals step_cells draws for each cell, laid out as explicit xi arrays."""
+    n = ids.size
+    xm, xs = np.zeros((n, 3)), np.zeros((n, 3))
+    for i, cid in enumerate(ids):
+        a, b, c, d = cell_normals(key[0], key[1], int(cid), step, 0, stream)
+        xm[i, :2], xs[i, :2] = (a, b), (c, d)
+        if ndim == 3:
+            e, f, _, _ = cell_normals(key[0], key[1], int(cid), step, 1, stream)
+            xm[i, 2], xs[i, 2] = e, f
+    return xm, xs
+
+
+def _step_streams(cells, w, ids, key, step, stream, *, speed_scale=None, push=None, **kw):
+    n = cells.pos.shape[0]
+    step_cells(
+        cells.pos,
+        cells.vel,
+        cells.path,
+        cells.state,
+        cells.receptors,
+        w.ligand,
+        w.kd,
+        w.weight,
+        w.sense,
+        w.lo,
+        w.spacing,
+        w.lo,
+        w.hi,
+        w.ndim,
+        kw["dt"],
+        kw["tau"],
+        kw["speed"],
+        kw["v_chem"],
+        10.0,
+        20.0,
+        kw["noise_scale"],
+        np.ones(n) if speed_scale is None else speed_scale,
+        np.zeros((0, 3)) if push is None else push,
+        ids,
+        key,
+        step,
+        stream,
+        np.zeros((0, 3)),
+        np.zeros((0, 3)),
+    )
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+def test_stream_draws_equal_explicit_numbers_bit_for_bit(ndim):
+    rng = np.random.default_rng(90 + ndim)
+    n = 300
+    w = _linear_world(ndim, KD, 0.01, 200.0, 8)
+    cells = Cells.at(n, ndim, np.zeros(3), 3e3)
+    cells.pos[:] = rng.uniform(w.lo, w.hi, size=(n, 3))
+    cells.vel[:] = _stationary_velocities(rng, n, ndim, 0.5)
+    cells.state[::9] = 1
+    ids = rng.permutation(10 * n)[:n].astype(np.int64)  # ids need not be 0..N-1
+    key = np.array([12345, 67890], dtype=np.uint64)
+    kw = dict(dt=0.7, tau=5.0, speed=0.5, v_chem=0.3, noise_scale=1.0)
+    explicit = cells.copy()
+    for step in range(5):
+        _step_streams(cells, w, ids, key, step, 3, **kw)
+        xm, xs = _stream_numbers(key, ids, step, 3, ndim)
+        _step(explicit, w, xm, xs, n_half=10.0, cell_length=20.0, **kw)
+    for name in ("pos", "vel", "path"):
+        assert np.array_equal(getattr(cells, name), getattr(explicit, name))
+    # a cell's numbers depend on its id, not on its row: shuffle the rows, same result
+    perm = rng.permutation(n)
+    shuffled = explicit.copy()
+    for name in ("pos", "vel", "path", "state", "receptors"):
+        setattr(shuffled, name, getattr(explicit, name)[perm].copy())
+    again = explicit.copy()
+    _step_streams(again, w, ids, key, 5, 3, **kw)
+    _step_streams(shuffled, w, ids[perm], key, 5, 3, **kw)
+    assert np.array_equal(shuffled.pos, again.pos[perm])
+
+
+def test_speed_scale_multiplies_the_random_speed_and_push_adds_a_displacement():
+    # no drift; one step from rest with tau -> 0 (a = 0): v' = q (speed / sqrt(2)) xi
+    w = _empty_world(2)
+    n = 4
+    cells = Cells.at(n, 2, np.zeros(3), 0.0)
+    xm = np.tile([[0.3, -1.2, 0.0]], (n, 1))
+    q = np.array([0.0, 0.5, 1.0, 2.0])
+    push = np.tile([[1.5, -0.25, 0.0]], (n, 1))
+    step_cells(
+        cells.pos, cells.vel, cells.path, cells.state, cells.receptors, w.ligand, w.kd,
+        w.weight, w.sense, w.lo, w.spacing, w.lo, w.hi, 2, 1.0, 1e-9, 2.0, 0.0, 10.0, 20.0,
+        0.0, q, push, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64), 0, 0, xm,
+        np.zeros((n, 3)),
+    )  # fmt: skip
+    v_expected = q[:, None] * (2.0 / math.sqrt(2.0)) * xm[:, :2]
+    np.testing.assert_allclose(cells.vel[:, :2], v_expected, rtol=1e-15)
+    # trapezoid from v = 0: dx = v' dt / 2, plus the push
+    np.testing.assert_allclose(cells.pos[:, :2], 0.5 * v_expected + push[:, :2], rtol=1e-15)
+    np.testing.assert_allclose(cells.path, np.hypot(*(0.5 * v_expected + push[:, :2]).T))

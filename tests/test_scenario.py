@@ -128,9 +128,9 @@ def test_list_builtin():
 
 def test_defaults_filled_for_every_name_in_use():
     base = load_scenario(BUILTIN).base
-    assert set(base.cells["msc"].receptors) == {"cxcr4", "cxcr7"}
-    assert set(base.receptors) == {"cxcr4", "cxcr7"}  # named by the cell population
-    assert set(base.fields) == {"cxcl12"}  # ligand of both, and in the source
+    assert set(base.cells["msc"].receptors) == {"cxcr4", "cxcr7", "ccr2", "cxcr1"}
+    assert set(base.receptors) == {"cxcr4", "cxcr7", "ccr2", "cxcr1"}  # named by the cells
+    assert set(base.fields) == {"cxcl12", "ccl2", "il8"}  # ligands of those receptors
     assert base.fields["cxcl12"].diffusion == 1.2e4
     assert base.fields["cxcl12"].decay == 0.0
     assert base.receptors["cxcr4"].kd == 4.5  # disalvo2000
@@ -174,7 +174,11 @@ def test_every_default_table_entry_has_a_valid_source():
 
 def test_sources_of_other_cell_kinds_say_assumed(tmp_path):
     for kind in ("msc-ucb", "nsc", "hpc"):
-        for param in CELL_KINDS[kind].values():
+        for name, param in CELL_KINDS[kind].items():
+            if kind == "msc-ucb" and name == "receptors":
+                # the one sourced difference: CXCR1 much higher on UCB-MSC (kim2009a)
+                assert param.source.startswith("kim2009a")
+                continue
             assert param.source.startswith("assumed: as msc until sourced")
     text = MINIMAL.replace('kind = "msc"', 'kind = "nsc"')
     spec = load_scenario(_write(tmp_path, text))
@@ -330,7 +334,7 @@ def test_apply_override_in_place():
         (MINIMAL + "receptors = { cxcr9 = 100 }\n", "cells.msc.receptors.cxcr9", "cxcr4"),
         # unknown species, assay, kind
         (MINIMAL + '[assay]\nsource = { ccl5 = "1 nM" }\n', "assay.source.ccl5", "cxcl12"),
-        (MINIMAL.replace('"gradient"', '"transwell"'), "scenario.assay", "'transwell'"),
+        (MINIMAL.replace('"gradient"', '"boyden"'), "scenario.assay", "'boyden'"),
         (MINIMAL.replace('kind = "msc"', 'kind = "fibro"'), "cells.msc.kind", "'fibro'"),
         # unknown drug in a condition's set
         (

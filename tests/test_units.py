@@ -15,7 +15,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tropism.errors import ScenarioError
-from tropism.units import ENGINE_UNITS, MOLAR_MASS, format_quantity, parse_quantity
+from tropism.units import (
+    ENGINE_UNITS,
+    MOLAR_MASS,
+    MOLAR_MASS_SOURCE,
+    format_quantity,
+    parse_quantity,
+)
 
 REL = 1e-12  # a few roundings of the unit factors
 
@@ -59,7 +65,20 @@ def test_conversions(text, kind, expected):
 
 def test_molar_masses_are_the_documented_ones():
     # parameters.md §1: CXCL12 ~8 kDa, CCL2 ~8.7 kDa, IL-8 ~8.4 kDa, AMD3100 502.8 g/mol
-    assert MOLAR_MASS == {"cxcl12": 8000.0, "ccl2": 8700.0, "il8": 8400.0, "amd3100": 502.8}
+    for name, mass in {"cxcl12": 8000.0, "ccl2": 8700.0, "il8": 8400.0, "amd3100": 502.8}.items():
+        assert MOLAR_MASS[name] == mass
+    # the others are assumed and say so
+    for name in set(MOLAR_MASS) - {"cxcl12", "ccl2", "il8", "amd3100"}:
+        assert MOLAR_MASS_SOURCE[name].startswith("assumed")
+
+
+def test_oxygen_accepts_percent_and_mmhg():
+    # parameters.md §1: pO2 = fraction x (760 - 47) mmHg; 1 % O2 = 7.13 mmHg
+    assert parse_quantity("1 %", "oxygen", key="k") == pytest.approx(7.13)
+    assert parse_quantity("21 %", "oxygen", key="k") == pytest.approx(149.73)
+    assert parse_quantity("5.1 mmHg", "oxygen", key="k") == 5.1
+    with pytest.raises(ScenarioError):
+        parse_quantity("120 %", "oxygen", key="k")
 
 
 def test_format_examples():
@@ -102,7 +121,7 @@ def test_round_trip_negative_allowed(value):
         (None, "time", None, "units are required"),
         ("-1 um", "length", None, "must not be negative"),
         ("10 ng/mL", "concentration", None, "no molar mass known"),
-        ("10 ng/mL", "concentration", "tgfb", "no molar mass known for 'tgfb'"),
+        ("10 ng/mL", "concentration", "vegf", "no molar mass known for 'vegf'"),
         ("1 nan", "length", None, "no unit given"),
         ("1 nan um", "length", None, "value out of range"),
         ("1e400 um", "length", None, "value out of range"),

@@ -8,6 +8,31 @@
 
 __version__ = "0.1.0"
 
-from tropism.api import Result, Study, load, read_run  # noqa: E402
+import os as _os
 
-__all__ = ["Result", "Study", "load", "read_run", "__version__"]
+if "NUMBA_THREADING_LAYER" not in _os.environ:
+    # Replicates run in forked worker processes; GNU OpenMP aborts a process forked after
+    # it started, so prefer a fork-safe threading layer (TBB if installed, else Numba's
+    # workqueue) for the parallel kernels.
+    import numba as _numba
+
+    _numba.config.THREADING_LAYER = "forksafe"
+
+# tropism.fit is a callable package: tropism.fit(...) is tropism.fit.calibrate.fit
+import tropism.fit as fit  # noqa: E402
+from tropism.api import Result, Study, load, read_run  # noqa: E402
+from tropism.fit.design import design  # noqa: E402
+from tropism.fit.sensitivity import sensitivity  # noqa: E402
+from tropism.fit.sweep import sweep  # noqa: E402
+
+__all__ = [
+    "Result",
+    "Study",
+    "design",
+    "fit",
+    "load",
+    "read_run",
+    "sensitivity",
+    "sweep",
+    "__version__",
+]

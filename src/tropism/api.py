@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -66,30 +65,33 @@ class Result:
             self.path = writer.commit()
         return self.path
 
-    def plot(self, readout: str = "fmi", ax=None):
-        """Plot a readout over time: mean and 95 % CI band per condition."""
-        import matplotlib.pyplot as plt
-        from scipy import stats
+    def plot(self, kind: str = "readouts", ax=None, *, readout: str | None = None, **options):
+        """Draw one of the report's figures and return it (a matplotlib Figure).
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(5, 3.5))
-        df = self.metrics[self.metrics["readout"] == readout]
-        if df.empty:
-            raise ValueError(
-                f"readout {readout!r} not in this run; expected one of "
-                f"{sorted(self.metrics['readout'].unique())}"
-            )
-        for cond, sub in df.groupby("condition", sort=False):
-            g = sub.groupby("time")["value"]
-            mean, sem, n = g.mean(), g.sem(), g.count()
-            half = sem * stats.t.ppf(0.975, np.maximum(n - 1, 1))
-            ax.plot(mean.index / 60.0, mean.values, label=cond)
-            ax.fill_between(mean.index / 60.0, mean - half, mean + half, alpha=0.2)
-        unit = self.summary.get("readouts", {}).get(readout, {}).get("unit", "")
-        ax.set_xlabel("time (h)")
-        ax.set_ylabel(f"{readout} ({unit})" if unit and unit != "1" else readout)
-        ax.legend(frameon=False)
-        return ax
+        Parameters
+        ----------
+        kind
+            ``"readouts"`` (over time), ``"endpoints"``, ``"spider"``, ``"rose"``,
+            ``"field"``, ``"density"``, ``"compartments"``, ``"dose_response"`` (see
+            ``tropism.report.FIGURE_KINDS``), or a readout name: ``plot("fmi")`` draws that
+            readout over time.
+        ax
+            A matplotlib axes to draw into (readouts, endpoints, dose_response; one readout).
+        readout
+            Shortcut for ``readouts=[readout]``.
+        **options
+            Passed to the figure function, e.g. ``species="cxcl12", time=120`` for a field.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            Not registered with pyplot, so a notebook shows it once, as the cell's value.
+        """
+        from tropism.report.figures import plot as _plot
+
+        if readout is not None:
+            options.setdefault("readouts", [readout])
+        return _plot(self, kind, ax, **options)
 
     def __repr__(self) -> str:
         conds = [c["name"] for c in self.summary.get("conditions", [])]

@@ -1,4 +1,4 @@
-"""Command line: ``tropism run | validate | list | report | bench``.
+"""Command line: ``tropism run | validate | list | report | animate | bench``.
 
 User errors (bad scenario, unknown name, existing run folder) print one line on stderr and
 exit with status 2; nothing already written is touched.
@@ -28,7 +28,18 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
-PRIMARY = ("chemotactic_index", "fmi", "speed", "drift_velocity")
+PRIMARY = (
+    "chemotactic_index",
+    "fmi",
+    "speed",
+    "drift_velocity",
+    # homing and therapy (assays with a tumour), systemic delivery
+    "fraction_at_tumour",
+    "tumour_burden",
+    "fraction_lungs",
+    "fraction_tumour",
+    "capture_probability",
+)
 
 
 def user_errors(func):
@@ -211,6 +222,40 @@ def report_(
     out.print(f"report: {path}", markup=False, highlight=False)
 
 
+@app.command("animate")
+@user_errors
+def animate_(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by tropism run.")],
+    replicate: Annotated[int, typer.Option(help="Replicate whose cells are shown.")] = 0,
+    condition: Annotated[
+        str | None, typer.Option(help="One condition (default: all, side by side).")
+    ] = None,
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="File .mp4 or .gif (default DIR/figures/animation_replicateN.mp4, "
+            ".gif when no video encoder is installed: pip install 'tropism[video]').",
+        ),
+    ] = None,
+    fps: Annotated[float, typer.Option(help="Frames per second.")] = 10.0,
+    max_frames: Annotated[int, typer.Option(help="Most frames (track sample times).")] = 150,
+) -> None:
+    """Animate a replicate: the sampled cells moving over the chemokine field."""
+    from tropism.api import read_run
+    from tropism.report.animation import animate
+
+    path = animate(
+        read_run(run_dir),
+        out_file,
+        replicate=replicate,
+        condition=condition,
+        fps=fps,
+        max_frames=max_frames,
+    )
+    out.print(f"animation: {path}", markup=False, highlight=False)
+
+
 @app.command()
 @user_errors
 def validate(
@@ -247,20 +292,33 @@ def bench(
     workload: Annotated[str, typer.Argument(help="Workload name (see --list).")] = "standard",
     as_json: Annotated[bool, typer.Option("--json", help="JSON for machines.")] = False,
     list_workloads: Annotated[bool, typer.Option("--list", help="List workloads.")] = False,
+    threads: Annotated[
+        int | None, typer.Option("--threads", help="Numba threads (default: all cores).")
+    ] = None,
 ) -> None:
-    """Time a fixed workload; print agent-steps and voxel-updates per second."""
+    """Time a named workload: wall time, agent-steps and voxel-updates per second, time per
+    phase, peak memory, bytes per agent, threads."""
     from tropism.bench import WORKLOADS, run_workload
 
     if list_workloads:
         for name, w in WORKLOADS.items():
             print(f"{name}\t{w.description}")
         return
-    res = run_workload(workload, progress=None if as_json else err)
+    res = run_workload(workload, progress=None if as_json else err, threads=threads)
     if as_json:
         print(json.dumps(res, indent=2))
         return
     for key, value in res.items():
         out.print(f"{key:>24}: {value}", markup=False, highlight=False)
+
+
+# Sweeps, sensitivity, fitting and design (tropism.fit), with the same one-line errors.
+from tropism.fit.commands import design_cmd, fit_cmd, sensitivity_cmd, sweep_cmd  # noqa: E402
+
+app.command("sweep")(user_errors(sweep_cmd))
+app.command("sensitivity")(user_errors(sensitivity_cmd))
+app.command("fit")(user_errors(fit_cmd))
+app.command("design")(user_errors(design_cmd))
 
 
 def main() -> None:  # pragma: no cover - console entry point

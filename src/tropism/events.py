@@ -1,4 +1,4 @@
-"""Events on the timeline: add a drug, add chemokine, inject cells.
+"""Events on the timeline: drugs, chemokine, antibodies, irradiation, cell injection.
 
 Each event has a time (min) and an ``apply(world, rng)`` that changes the world in place.
 The engine applies an event at the first motility step whose start time is at or after the
@@ -7,15 +7,12 @@ event's time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from tropism.world.cells import (
-    lognormal_receptors,
-    stationary_velocities,
-    uniform_positions,
-)
+from tropism.world.cells import ReceptorSeeding
 from tropism.world.world import World
 
 
@@ -33,6 +30,19 @@ class AddDrug:
 
 
 @dataclass(frozen=True)
+class AddAntibody:
+    """Add a neutralising antibody against ``species`` (first-order removal kon [A])."""
+
+    time: float
+    species: str
+    concentration: float
+    washin: float = 0.0
+
+    def apply(self, world: World, rng: np.random.Generator) -> None:
+        world.antibodies[self.species].set_target(self.concentration, world.time, self.washin)
+
+
+@dataclass(frozen=True)
 class AddChemokine:
     """Add a uniform concentration of a chemokine to its field (a bolus into the medium)."""
 
@@ -46,29 +56,34 @@ class AddChemokine:
 
 
 @dataclass(frozen=True)
+class Irradiate:
+    """A radiation fraction of ``dose`` Gy on the whole field or on the tumour only."""
+
+    time: float
+    dose: float
+    region: str = "all"
+
+    def apply(self, world: World, rng: np.random.Generator) -> None:
+        micro = world.micro
+        mask = None if self.region == "all" else micro.density > 0.05
+        micro.irradiate(self.dose, world.time, mask)
+        world.refresh_tumour_sense()
+
+
+@dataclass(frozen=True)
 class InjectCells:
-    """Add ``count`` cells of a population, uniform in a band along the first axis."""
+    """Add ``count`` cells of a population where ``place`` puts them."""
 
     time: float
     population: str
     count: int
-    x_min: float
-    x_max: float
-    receptor_means: tuple[float, ...]
-    receptor_cv: float
+    place: Callable[[np.random.Generator, int], np.ndarray]
+    seeding: ReceptorSeeding
 
     def apply(self, world: World, rng: np.random.Generator) -> None:
         index = [p.name for p in world.populations].index(self.population)
         pop = world.populations[index]
-        lo = world.lo.copy()
-        hi = world.hi.copy()
-        lo[0], hi[0] = self.x_min, self.x_max
-        pos = uniform_positions(rng, self.count, lo, hi, world.ndim)
-        vel = stationary_velocities(rng, self.count, pop.params.speed, world.ndim)
-        rec = np.column_stack(
-            [lognormal_receptors(rng, m, self.receptor_cv, self.count) for m in self.receptor_means]
-        ).reshape(self.count, len(self.receptor_means))
-        pop.add(pos, vel, rec, world.time)
+        pop.seed(rng, self.place(rng, self.count), world.time, self.seeding, world.ndim)
 
 
-Event = AddDrug | AddChemokine | InjectCells
+Event = AddDrug | AddAntibody | AddChemokine | Irradiate | InjectCells

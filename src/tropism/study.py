@@ -20,9 +20,15 @@ import pandas as pd
 import xarray as xr
 
 from tropism.assays import TEMPLATES
+from tropism.assays.therapy import relative_summary
 from tropism.engine import Engine
 from tropism.observe.observers import FieldObserver, ReadoutObserver, TrackObserver
-from tropism.observe.readouts import READOUTS
+from tropism.observe.readouts import (
+    ASSAY_READOUTS,
+    CIRCULATION_READOUTS,
+    HOMING_READOUTS,
+    READOUTS,
+)
 from tropism.stats import summarize
 
 
@@ -35,9 +41,10 @@ class ReplicateOutput:
     metrics: pd.DataFrame
     tracks: pd.DataFrame
     field_times: np.ndarray | None
-    field_values: np.ndarray | None
-    species: list[str]
+    field_values: dict[str, np.ndarray] | None
     coords: dict[str, np.ndarray]
+    timings: dict[str, float] | None = None  # Engine.timings (wall time per phase, s)
+    world: object | None = None  # the final World, only with keep_world=True (benchmarks)
 
 
 def replicate_seed(seed: int, condition: str, replicate: int) -> np.random.SeedSequence:
@@ -51,8 +58,12 @@ def run_replicate(
     replicate: int,
     snapshots: bool = False,
     progress: Callable[[float], None] | None = None,
+    keep_world: bool = False,
 ) -> ReplicateOutput:
-    """Build the assay and run one replicate of one condition."""
+    """Build the assay and run one replicate of one condition.
+
+    ``keep_world`` returns the final world too (benchmarks measure its memory).
+    """
     ss = replicate_seed(scenario.scenario.seed, condition, replicate)
     rng = np.random.default_rng(ss)
     # Track sampling draws from its own stream so that the number of stored tracks never
@@ -68,7 +79,7 @@ def run_replicate(
     fields = FieldObserver(num.readout_interval) if snapshots else None
     if fields is not None:
         observers.append(fields)
-    Engine(
+    engine = Engine(
         built.world,
         dt=num.dt,
         field_dt=num.field_dt,
@@ -77,7 +88,9 @@ def run_replicate(
         observers=observers,
         rng=rng,
         progress=progress,
-    ).run()
+        tumour_dt=num.tumour_dt,
+    )
+    engine.run()
     times, values = fields.result() if fields is not None else (None, None)
     return ReplicateOutput(
         condition=condition,
@@ -86,14 +99,22 @@ def run_replicate(
         tracks=tracks.result(),
         field_times=times,
         field_values=values,
-        species=list(built.world.species),
         coords=built.world.grid.coords(),
+        timings=dict(engine.timings),
+        world=built.world if keep_world else None,
     )
 
 
 def _task(args):
     scenario, condition, replicate, snapshots = args
     return run_replicate(scenario, condition, replicate, snapshots)
+
+
+def _set_threads(threads: int) -> None:
+    """Worker initializer: Numba threads of this process (at most NUMBA_NUM_THREADS)."""
+    import numba
+
+    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
 
 
 @dataclass
@@ -144,7 +165,11 @@ def run_study(
 
             outputs.append(run_replicate(*t, progress=sub))
     else:
-        with ProcessPoolExecutor(n_workers, mp_context=_context()) as pool:
+        # share the cores: each worker's Numba kernels get cores // workers threads
+        threads = max(1, (os.cpu_count() or 1) // n_workers)
+        with ProcessPoolExecutor(
+            n_workers, mp_context=_context(), initializer=_set_threads, initargs=(threads,)
+        ) as pool:
             futures = [pool.submit(_task, t) for t in tasks]
             for done, fut in enumerate(as_completed(futures), start=1):
                 outputs.append(fut.result())
@@ -171,17 +196,22 @@ def _collect(spec, outputs: list[ReplicateOutput], test: str) -> StudyOutput:
         ignore_index=True,
     )
     tracks = tracks[["condition", "replicate", "population", "cell", "time", "x", "y", "z"]]
-    populations = list(dict.fromkeys(metrics["population"]))
-    end = metrics[
-        metrics["time"] == metrics.groupby(["condition", "replicate"])["time"].transform("max")
-    ]
-    end = end.copy()
+    not_cells = ("tumour", "medium")  # rows about the tumour or the Transwell medium
+    populations = [p for p in dict.fromkeys(metrics["population"]) if p not in not_cells]
+    last = metrics.groupby(["condition", "replicate"])["time"].transform("max")
+    end = metrics[metrics["time"] == last].copy()
     if len(populations) > 1:
-        end["readout"] = end["population"] + "." + end["readout"]
+        cells = ~end["population"].isin(not_cells)
+        end.loc[cells, "readout"] = end["population"] + "." + end["readout"]
     readout_info = {}
     for name in dict.fromkeys(end["readout"]):
         base = name.split(".")[-1]
-        readout_info[name] = READOUTS[base]
+        readout_info[name] = {
+            **READOUTS,
+            **HOMING_READOUTS,
+            **CIRCULATION_READOUTS,
+            **ASSAY_READOUTS,
+        }[base]
     names = [n for n, _ in spec.conditions]
     summary = summarize(
         end[["condition", "replicate", "readout", "value"]], names, readout_info, test
@@ -190,9 +220,22 @@ def _collect(spec, outputs: list[ReplicateOutput], test: str) -> StudyOutput:
     summary["description"] = spec.base.scenario.description
     summary["assay"] = spec.base.scenario.assay
     summary["duration_min"] = spec.base.scenario.duration
+    relative = relative_summary(metrics[metrics["population"] == "tumour"], names, test)
+    if relative is not None:  # tumour burden over the first (untreated) condition's
+        summary["relative_to_control"] = relative
     return StudyOutput(
         summary=summary, metrics=metrics, tracks=tracks, fields=_fields(outputs, names)
     )
+
+
+#: Units and names of the non-chemokine maps in fields.zarr.
+MAP_UNITS = {
+    "tumour": ("1", "tumour cell density (fraction of carrying capacity)"),
+    "po2": ("mmHg", "oxygen partial pressure"),
+    "hypoxia": ("1", "hypoxia H (Hill function of pO2)"),
+    "hif": ("1", "HIF-1alpha activity"),
+    "cells": ("cells", "cells per voxel (every population)"),
+}
 
 
 def _fields(outputs: list[ReplicateOutput], names: list[str]) -> xr.Dataset:
@@ -201,20 +244,22 @@ def _fields(outputs: list[ReplicateOutput], names: list[str]) -> xr.Dataset:
         return xr.Dataset()
     first = next(iter(snaps.values()))
     axes = list(first.coords)
-    species = list(dict.fromkeys(s for o in snaps.values() for s in o.species))
+    fields = list(dict.fromkeys(s for o in snaps.values() for s in o.field_values))
     conds = [n for n in names if n in snaps]
     times = first.field_times
     data = {}
-    for s in species:
-        arr = np.full((len(conds), len(times), *first.field_values.shape[2:]), np.nan)
+    for s in fields:
+        grid_shape = next(
+            o.field_values[s].shape[1:] for o in snaps.values() if s in o.field_values
+        )
+        arr = np.full((len(conds), len(times), *grid_shape), np.nan)
         for i, c in enumerate(conds):
             o = snaps[c]
-            if s in o.species and len(o.field_times) == len(times):
-                arr[i] = o.field_values[:, o.species.index(s)]
+            if s in o.field_values and len(o.field_times) == len(times):
+                arr[i] = o.field_values[s]
+        units, long_name = MAP_UNITS.get(s, ("nM", f"{s} concentration"))
         data[s] = xr.DataArray(
-            arr,
-            dims=("condition", "time", *axes),
-            attrs={"units": "nM", "long_name": f"{s} concentration"},
+            arr, dims=("condition", "time", *axes), attrs={"units": units, "long_name": long_name}
         )
     ds = xr.Dataset(data, coords={"condition": conds, "time": times, **first.coords})
     ds["time"].attrs["units"] = "min"

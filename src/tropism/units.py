@@ -52,6 +52,12 @@ ENGINE_UNITS: dict[str, str] = {
     "dose": "Gy",
     "per_area": "/um^2",  # e.g. Transwell pore density "1e5 /cm^2"
     "pressure": "mmHg",  # oxygen partial pressure
+    "oxygen": "mmHg",  # pO2; also accepts "% O2" (incubator fraction, 37 C, humidified)
+    "per_dose": "/Gy",  # linear-quadratic alpha, per-Gy gains
+    "per_dose2": "/Gy^2",  # linear-quadratic beta
+    "production": "nM/min",  # secretion into a field per unit tumour density
+    "o2_rate": "mmHg/min",  # oxygen consumption
+    "per_conc_time": "/nM/min",  # second-order rate constants (antibody binding)
 }
 
 #: An input a user could write for each kind; shown in error messages.
@@ -65,7 +71,17 @@ EXAMPLES: dict[str, str] = {
     "dose": "'2 Gy'",
     "per_area": "'1e5 /cm^2'",
     "pressure": "'7 mmHg'",
+    "oxygen": "'1 %' or '7 mmHg'",
+    "per_dose": "'0.27 /Gy'",
+    "per_dose2": "'0.038 /Gy^2'",
+    "production": "'0.05 nM/min'",
+    "o2_rate": "'800 mmHg/min'",
+    "per_conc_time": "'1e6 /M/s'",
 }
+
+#: pO2 of a humidified incubator gas at 37 C per unit O2 fraction: 760 - 47 mmHg water
+#: vapour (parameters.md §1, derived): 1 % O2 = 7.13 mmHg, 21 % = 150 mmHg.
+DRY_GAS_MMHG = 713.0
 
 KINDS: tuple[str, ...] = tuple(ENGINE_UNITS)
 
@@ -75,6 +91,10 @@ MOLAR_MASS: dict[str, float] = {
     "ccl2": 8700.0,
     "il8": 8400.0,
     "amd3100": 502.8,  # free base; the octahydrochloride salt is 794.5 g/mol
+    "tgfb": 25000.0,  # TGF-beta1 homodimer
+    "trail": 60000.0,  # soluble TRAIL trimer
+    "ccr2_antagonist": 500.0,  # small molecule, generic
+    "antibody": 150000.0,  # IgG
 }
 
 #: Source of each molar mass (parameters.md section 1).
@@ -83,6 +103,10 @@ MOLAR_MASS_SOURCE: dict[str, str] = {
     "ccl2": "typical, assumed (parameters.md §1)",
     "il8": "typical, assumed (parameters.md §1)",
     "amd3100": "typical, assumed (parameters.md §1)",
+    "tgfb": "assumed: TGF-beta1 homodimer about 25 kDa (typical)",
+    "trail": "assumed: soluble TRAIL trimer about 60 kDa (typical)",
+    "ccr2_antagonist": "assumed: a generic small molecule of about 500 g/mol",
+    "antibody": "assumed: IgG about 150 kDa (typical)",
 }
 
 
@@ -175,6 +199,12 @@ def parse_quantity(
     if number < 0 and not allow_negative:
         raise ScenarioError(key, value, _expected(kind, "must not be negative"))
     target = _ENGINE[kind]
+    if kind == "oxygen" and not unit.dimensionality:
+        # an O2 fraction ("1 %"): pO2 = fraction x (760 - 47) mmHg
+        fraction = float((number * unit).to("dimensionless").magnitude)
+        if not 0 <= fraction <= 1:
+            raise ScenarioError(key, value, _expected(kind, "an O2 fraction between 0 and 100 %"))
+        return fraction * DRY_GAS_MMHG
     if kind == "concentration" and unit.dimensionality == _MASS_CONCENTRATION:
         mass = MOLAR_MASS.get(species or "")
         if mass is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tropism.assays.common import Built, build_events, build_populations, check_divides
+from tropism.assays.common import Built, band_placer, build_events, build_populations, check_divides
 from tropism.world.boundaries import AxisBoundary, FixedValue, NoFlux
 from tropism.world.diffusion import SpectralDiffusion
 from tropism.world.grid import Grid
@@ -49,10 +49,10 @@ def build(scenario, rng: np.random.Generator) -> Built:
     lo = np.zeros(3)
     hi = np.zeros(3)
     hi[:ndim] = grid.extent
-    seed_lo = lo.copy()
-    seed_hi = hi.copy()
-    seed_lo[0], seed_hi[0] = a.seed_x_min, a.seed_x_max
-    populations, tables = build_populations(scenario, species, rng, seed_lo, seed_hi, ndim)
+    place_band = band_placer(lo, hi, ndim)
+    populations, tables, biology, seedings = build_populations(
+        scenario, species, rng, place_band(a.seed_x_min, a.seed_x_max), ndim
+    )
     world = World(
         grid=grid,
         species=species,
@@ -64,6 +64,8 @@ def build(scenario, rng: np.random.Generator) -> Built:
         lo=lo,
         hi=hi,
         up=np.array([1.0, 0.0, 0.0]),
+        voxel_volume=h**ndim * (1.0 if ndim == 3 else a.depth),
+        biology=biology,
     )
-    events = build_events(scenario, world)
+    events = build_events(scenario, world, seedings, place_band)
     return Built(world=world, events=events)

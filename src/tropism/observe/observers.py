@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tropism.observe.readouts import track_readouts
+from tropism.observe.readouts import homing_readouts, track_readouts
 from tropism.world.world import World
 
 
@@ -29,15 +29,42 @@ class Observer:
         """Called once after the last step."""
 
 
+#: Tumour density (fraction of carrying capacity) that counts as tumour tissue in the
+#: readouts. Assumed: low enough that an irradiated, thinning tumour still has an edge.
+TUMOUR_THRESHOLD = 0.1
+
+
 class ReadoutObserver(Observer):
-    """Track readouts (FMI, chemotactic index, speed, ...) of every population over time."""
+    """Readouts of every population over time.
+
+    Track readouts (FMI, chemotactic index, speed, ...) where the world has a gradient
+    direction; homing readouts (fraction at the tumour, distance to its edge, first arrival)
+    and tumour readouts (burden, CXCL12, HIF, hypoxia) where it has a tumour. First arrival
+    is resolved to the readout interval.
+    """
 
     def __init__(self, interval: float):
         self.interval = float(interval)
         self.rows: list[tuple[float, str, str, float]] = []
+        self._first: dict[str, float] = {}
+        self._burden0: float | None = None
+
+    def start(self, world: World) -> None:
+        if world.micro is not None:
+            self._burden0 = float(world.micro.density.sum())
 
     def observe(self, world: World) -> None:
         if world.time <= 0.0:
+            return
+        if world.micro is not None:
+            self._observe_tumour(world)
+        if world.circulation is not None:
+            for pop_name, name, value in world.circulation.readouts(world):
+                self.rows.append((world.time, pop_name, name, value))
+        for hook in world.hooks:  # assay readouts (Transwell passage, distance travelled)
+            for pop_name, name, value in hook.readouts(world):
+                self.rows.append((world.time, pop_name, name, value))
+        if world.up is None:
             return
         for pop in world.populations:
             moving = pop.state == 0
@@ -50,6 +77,42 @@ class ReadoutObserver(Observer):
             )
             for name, value in values.items():
                 self.rows.append((world.time, pop.name, name, value))
+
+    def _observe_tumour(self, world: World) -> None:
+        from tropism.world.tumour import tumour_edge_distance
+
+        micro = world.micro
+        # the tumour is where its cells fill at least TUMOUR_THRESHOLD of carrying capacity
+        dist = tumour_edge_distance(micro.density, world.grid.spacing, TUMOUR_THRESHOLD)
+        dist = np.where(np.isfinite(dist), dist, np.nan)  # no tumour left: undefined
+        h = world.grid.spacing
+        shape = np.array(dist.shape)
+        for pop in world.populations:
+            idx = np.floor((pop.pos[:, : world.ndim] - world.grid.lo) / h).astype(np.int64)
+            idx = np.clip(idx, 0, shape - 1)
+            d = dist[tuple(idx.T)]
+            values = homing_readouts(d, pop.state, world.margin)
+            if pop.name not in self._first and values["fraction_at_tumour"] > 0:
+                self._first[pop.name] = world.time
+            values["first_arrival"] = self._first.get(pop.name, float("nan"))
+            for name, value in values.items():
+                self.rows.append((world.time, pop.name, name, value))
+        inside = micro.density >= TUMOUR_THRESHOLD
+        tumour = {
+            "tumour_burden": float(micro.density.sum()) / (self._burden0 or 1.0),
+            "tumour_hif": float(micro.hif[inside].mean()) if inside.any() else float("nan"),
+        }
+        if "cxcl12" in world.species:
+            c = world.values[world.field_index("cxcl12")]
+            tumour["tumour_cxcl12"] = float(c[inside].mean()) if inside.any() else float("nan")
+        if "trail" in world.species:  # what the tumour cells see, weighted by their density
+            rho, c = micro.density, world.values[world.field_index("trail")]
+            total = float(rho.sum())
+            tumour["tumour_trail"] = float((rho * c).sum()) / total if total > 0 else float("nan")
+        if np.all(np.isfinite(micro.po2)) and inside.any():
+            tumour["hypoxic_fraction"] = float(np.mean(micro.hypoxia_map()[inside] > 0.5))
+        for name, value in tumour.items():
+            self.rows.append((world.time, "tumour", name, value))
 
     def result(self) -> pd.DataFrame:
         """Long table: time, population, readout, value."""
@@ -99,17 +162,20 @@ class TrackObserver(Observer):
 
 
 class FieldObserver(Observer):
-    """Snapshots of every chemokine field."""
+    """Snapshots of every field: chemokines, and tumour, oxygen, hypoxia, HIF maps."""
 
     def __init__(self, interval: float):
         self.interval = float(interval)
         self.times: list[float] = []
-        self.snapshots: list[np.ndarray] = []
+        self.snapshots: list[dict[str, np.ndarray]] = []
 
     def observe(self, world: World) -> None:
         self.times.append(world.time)
-        self.snapshots.append(world.values.copy())
+        self.snapshots.append(world.maps())
 
-    def result(self) -> tuple[np.ndarray, np.ndarray]:
-        """(times (T,), values (T, F, *grid.shape))."""
-        return np.asarray(self.times), np.asarray(self.snapshots)
+    def result(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """(times (T,), {name: values (T, *grid.shape)})."""
+        names = list(dict.fromkeys(k for snap in self.snapshots for k in snap))
+        return np.asarray(self.times), {
+            n: np.asarray([snap[n] for snap in self.snapshots]) for n in names
+        }

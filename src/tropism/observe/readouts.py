@@ -82,3 +82,122 @@ def track_readouts(
         "drift_velocity": float(np.mean(a / t)),
         "displacement": float(np.mean(a)),
     }
+
+
+HOMING_READOUTS: dict[str, dict[str, str]] = {
+    "fraction_at_tumour": {
+        "unit": "1",
+        "description": "fraction of cells inside the tumour or within the margin of its edge",
+    },
+    "fraction_in_tumour": {"unit": "1", "description": "fraction of cells inside the tumour"},
+    "fraction_engrafted": {"unit": "1", "description": "fraction of cells arrested/engrafted"},
+    "edge_distance": {
+        "unit": "um",
+        "description": "mean distance of the cells to the tumour edge (negative inside)",
+    },
+    "first_arrival": {
+        "unit": "min",
+        "description": "time when the first cell reached the tumour margin (NaN: none yet)",
+    },
+    "tumour_burden": {"unit": "1", "description": "tumour cells relative to the start"},
+    "tumour_cxcl12": {"unit": "nM", "description": "mean CXCL12 in the tumour"},
+    "tumour_trail": {
+        "unit": "nM",
+        "description": "mean TRAIL the tumour cells see (weighted by tumour density)",
+    },
+    "tumour_hif": {"unit": "1", "description": "mean HIF-1alpha activity in the tumour"},
+    "hypoxic_fraction": {
+        "unit": "1",
+        "description": "fraction of the tumour with hypoxia H > 0.5",
+    },
+}
+
+
+def homing_readouts(
+    edge_distance_at_cells: np.ndarray, state: np.ndarray, margin: float
+) -> dict[str, float]:
+    """Where the cells are relative to the tumour.
+
+    Parameters
+    ----------
+    edge_distance_at_cells
+        (N,) signed distance of each cell to the tumour edge, um (negative inside).
+    state
+        (N,) cell states (1 = arrested/engrafted).
+    margin
+        Cells with distance <= margin count as at the tumour, um.
+    """
+    d = edge_distance_at_cells
+    if d.size == 0 or not np.all(np.isfinite(d)):
+        return {
+            k: float("nan")
+            for k in (
+                "fraction_at_tumour",
+                "fraction_in_tumour",
+                "fraction_engrafted",
+                "edge_distance",
+            )
+        }
+    return {
+        "fraction_at_tumour": float(np.mean(d <= margin)),
+        "fraction_in_tumour": float(np.mean(d <= 0.0)),
+        "fraction_engrafted": float(np.mean(state == 1)),
+        "edge_distance": float(np.mean(d)),
+    }
+
+
+def _circulation_readouts() -> dict[str, dict[str, str]]:
+    from tropism.world.circulation import COMPARTMENTS
+
+    out = {
+        f"fraction_{name}": {
+            "unit": "1",
+            "description": f"fraction of the injected cells in {name.replace('_', ' ')}",
+        }
+        for name in COMPARTMENTS
+    }
+    out["capture_probability"] = {
+        "unit": "1",
+        "description": "probability that a cell passing the tumour's vessels extravasates",
+    }
+    out["bound_receptors"] = {
+        "unit": "1",
+        "description": "signalling receptors per cell bound at the tumour's vascular chemokine "
+        "level",
+    }
+    return out
+
+
+CIRCULATION_READOUTS: dict[str, dict[str, str]] = _circulation_readouts()
+"""Readouts of the systemic assay (:mod:`tropism.assays.systemic`), per population."""
+
+
+def _assay_readouts() -> dict[str, dict[str, str]]:
+    from tropism.scenario.schema import SPECIES_NAMES
+
+    out = {
+        "migrated_fraction": {
+            "unit": "1",
+            "description": "fraction of the seeded cells on the lower side of the membrane",
+        },
+        "migrated_count": {
+            "unit": "cells",
+            "description": "simulated cells on the lower side of the membrane",
+        },
+        "distance_travelled": {
+            "unit": "um",
+            "description": "mean straight-line distance of the cells from where they entered",
+        },
+    }
+    for s in SPECIES_NAMES:
+        out[f"membrane_difference_{s}"] = {
+            "unit": "nM",
+            "description": f"{s} at the membrane's lower face minus its upper face",
+        }
+    return out
+
+
+ASSAY_READOUTS: dict[str, dict[str, str]] = _assay_readouts()
+"""Readouts of the Transwell and brain assays (:mod:`tropism.assays.transwell`,
+:mod:`tropism.assays.intracranial`); the membrane differences belong to population
+``"medium"``."""

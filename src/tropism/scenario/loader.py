@@ -249,7 +249,12 @@ def _resolve(raw: dict[str, Any], overrides: list[str], label: str) -> ScenarioS
         elif key in file_leaves:
             sources[key] = USER_FILE
         else:
-            found = default_source(key, assay=base.scenario.assay, cell_kinds=kinds)
+            found = default_source(
+                key,
+                assay=base.scenario.assay,
+                cell_kinds=kinds,
+                tumour_kind=base.tumour.kind if base.tumour is not None else None,
+            )
             sources[key] = found or _UNSOURCED
     for i, cond in enumerate(base.conditions):
         sources[f"conditions.{i}.name"] = USER_FILE

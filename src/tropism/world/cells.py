@@ -34,6 +34,12 @@ class MotilityParams:
         Length over which a cell compares receptor occupancy, um.
     noise_scale
         Multiplier of the binomial binding noise (0 switches sensing noise off).
+    mechanics
+        Whether the cells push each other apart (soft spheres, :mod:`tropism.world.mechanics`).
+    radius
+        Soft-sphere radius, um.
+    repulsion
+        Push speed at full overlap, um/min.
     """
 
     speed: float
@@ -42,6 +48,9 @@ class MotilityParams:
     half_max_signal: float
     cell_length: float
     noise_scale: float
+    mechanics: bool = False
+    radius: float = 10.0
+    repulsion: float = 10.0
 
 
 def lognormal_receptors(rng: np.random.Generator, mean: float, cv: float, n: int) -> np.ndarray:
@@ -58,6 +67,22 @@ def lognormal_receptors(rng: np.random.Generator, mean: float, cv: float, n: int
     return rng.lognormal(np.log(mean) - 0.5 * s2, np.sqrt(s2), size=n)
 
 
+@dataclass(frozen=True)
+class ReceptorSeeding:
+    """How a population's cells get their receptors when they enter.
+
+    Each cell draws a baseline per receptor type, log-normal around ``means`` with
+    coefficient of variation ``cv``, times ``expression`` (over-expression > 1, knock-down
+    < 1); it enters with baseline x ``initial`` (the preconditioning multiplier, 1 for
+    receptor types preconditioning does not touch).
+    """
+
+    means: tuple[float, ...]
+    cv: float
+    expression: tuple[float, ...]
+    initial: tuple[float, ...]
+
+
 @dataclass
 class CellPopulation:
     """N cells of one kind, as arrays (structure-of-arrays)."""
@@ -70,18 +95,39 @@ class CellPopulation:
     path: np.ndarray = field(default_factory=lambda: np.zeros(0))
     state: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
     receptors: np.ndarray | None = None
+    baseline: np.ndarray | None = None
     start: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
     birth: np.ndarray = field(default_factory=lambda: np.zeros(0))
     ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    speed_scale: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Per-cell multiplier of the random speed (chemokinesis), 1 when a cell enters."""
 
     def __post_init__(self) -> None:
         if self.receptors is None:
             self.receptors = np.zeros((0, len(self.receptor_names)))
+        if self.baseline is None:
+            self.baseline = np.zeros((0, len(self.receptor_names)))
 
     @property
     def count(self) -> int:
         """Number of cells."""
         return int(self.pos.shape[0])
+
+    def seed(
+        self,
+        rng: np.random.Generator,
+        pos: np.ndarray,
+        time: float,
+        seeding: ReceptorSeeding,
+        ndim: int,
+    ) -> None:
+        """Add cells at ``pos`` with stationary random velocities and seeded receptors."""
+        n = pos.shape[0]
+        vel = stationary_velocities(rng, n, self.params.speed, ndim)
+        base = np.zeros((n, len(seeding.means)))
+        for j, mean in enumerate(seeding.means):
+            base[:, j] = lognormal_receptors(rng, mean, seeding.cv, n) * seeding.expression[j]
+        self.add(pos, vel, base * np.asarray(seeding.initial), time, baseline=base)
 
     def add(
         self,
@@ -89,8 +135,13 @@ class CellPopulation:
         vel: np.ndarray,
         receptors: np.ndarray,
         time: float,
+        baseline: np.ndarray | None = None,
     ) -> None:
-        """Append cells (seeding at t = 0 or an injection event later)."""
+        """Append cells (seeding at t = 0 or an injection event later).
+
+        ``baseline`` is each cell's receptor number without ligand and without
+        preconditioning (what receptor synthesis restores); default ``receptors``.
+        """
         n = pos.shape[0]
         first = int(self.ids[-1]) + 1 if self.ids.size else 0
         self.pos = np.concatenate([self.pos, pos])
@@ -98,9 +149,13 @@ class CellPopulation:
         self.path = np.concatenate([self.path, np.zeros(n)])
         self.state = np.concatenate([self.state, np.full(n, MIGRATING, dtype=np.int8)])
         self.receptors = np.concatenate([self.receptors, receptors])
+        self.baseline = np.concatenate(
+            [self.baseline, receptors.copy() if baseline is None else baseline]
+        )
         self.start = np.concatenate([self.start, pos.copy()])
         self.birth = np.concatenate([self.birth, np.full(n, float(time))])
         self.ids = np.concatenate([self.ids, np.arange(first, first + n, dtype=np.int64)])
+        self.speed_scale = np.concatenate([self.speed_scale, np.ones(n)])
 
 
 def uniform_positions(

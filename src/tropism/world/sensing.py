@@ -28,7 +28,10 @@ import math
 import numba
 import numpy as np
 
+from tropism.world.parallel import parallel_chunks
+
 __all__ = [
+    "PARALLEL_MIN_VOXELS",
     "build_sense",
     "cell_drift",
     "chemotactic_drift",
@@ -38,7 +41,7 @@ __all__ = [
 ]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def occupancy(c: float | np.ndarray, kd: float | np.ndarray) -> float | np.ndarray:
     """Fraction of receptors bound at equilibrium, f = c / (c + Kd).
 
@@ -57,7 +60,7 @@ def occupancy(c: float | np.ndarray, kd: float | np.ndarray) -> float | np.ndarr
     return c / (c + kd)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def occupancy_gradient(
     c: float | np.ndarray, grad_c: float | np.ndarray, kd: float | np.ndarray
 ) -> float | np.ndarray:
@@ -81,7 +84,12 @@ def occupancy_gradient(
     return (kd / (s * s)) * grad_c
 
 
-def build_sense(fields: np.ndarray, spacing: float) -> np.ndarray:
+PARALLEL_MIN_VOXELS = 1 << 17
+"""Fewest field values (fields x voxels) for which :func:`build_sense` runs on several
+threads."""
+
+
+def build_sense(fields: np.ndarray, spacing: float, out: np.ndarray | None = None) -> np.ndarray:
     """Stack each field with its gradient at the voxel centres for the cell kernels.
 
     Parameters
@@ -90,35 +98,107 @@ def build_sense(fields: np.ndarray, spacing: float) -> np.ndarray:
         Concentrations, nM, shape ``(F, nx, ny, nz)`` (``nz = 1`` for a 2-D grid).
     spacing
         Voxel edge length, um.
+    out
+        Optional float64 C-contiguous array of the result's shape to fill (re-used between
+        field steps instead of allocating a new one).
 
     Returns
     -------
     numpy.ndarray
         float64, C-contiguous, shape ``(F, 4, nx, ny, nz)``: ``[c, dc/dx, dc/dy, dc/dz]``.
-        Gradients are central differences inside and one-sided at the edges
-        (``numpy.gradient``, ``edge_order=1``; exact for a linear field); the derivative
-        along an axis with a single voxel (z in 2-D) is 0.
+        Gradients are central differences inside and one-sided at the edges (as
+        ``numpy.gradient`` with ``edge_order=1``, bit for bit; exact for a linear field); the
+        derivative along an axis with a single voxel (z in 2-D) is 0. Computed by a parallel
+        Numba kernel.
 
     Raises
     ------
     ValueError
-        If ``fields`` is not 4-dimensional or the spacing is not a positive number.
+        If ``fields`` is not 4-dimensional, the spacing is not a positive number, or ``out``
+        has the wrong shape or type.
     """
-    arr = np.asarray(fields, dtype=np.float64)
+    arr = np.ascontiguousarray(fields, dtype=np.float64)
     if arr.ndim != 4:
         raise ValueError(f"fields must have shape (F, nx, ny, nz), got shape {arr.shape}")
     spacing = float(spacing)
     if not (math.isfinite(spacing) and spacing > 0.0):
         raise ValueError(f"spacing must be a positive number of um, got {spacing!r}")
-    out = np.zeros((arr.shape[0], 4, *arr.shape[1:]), dtype=np.float64)
-    out[:, 0] = arr
-    for axis in range(3):
-        if arr.shape[axis + 1] >= 2:
-            out[:, axis + 1] = np.gradient(arr, spacing, axis=axis + 1, edge_order=1)
+    shape = (arr.shape[0], 4, *arr.shape[1:])
+    if out is None:
+        out = np.empty(shape, dtype=np.float64)
+    elif out.shape != shape or out.dtype != np.float64 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous float64 array of shape {shape}")
+    _fill_sense(arr, spacing, out)
     return out
 
 
+@numba.njit(cache=True, inline="always")
+def _derivative(a, b, h):
+    """(a - b) / h: one difference exactly as numpy.gradient forms it."""
+    return (a - b) / h
+
+
 @numba.njit(cache=True)
+def _fill_sense_range(start: int, stop: int, f: np.ndarray, spacing: float, out: np.ndarray):
+    """Rows ``start <= i < stop`` (along x) of every field of :func:`build_sense` (serial)."""
+    n_f, nx, ny, nz = f.shape
+    two_h = 2.0 * spacing
+    for q in range(n_f):
+        for i in range(start, stop):
+            for j in range(ny):
+                for k in range(nz):
+                    out[q, 0, i, j, k] = f[q, i, j, k]
+                    # d/dx
+                    if nx < 2:
+                        gx = 0.0
+                    elif i == 0:
+                        gx = _derivative(f[q, 1, j, k], f[q, 0, j, k], spacing)
+                    elif i == nx - 1:
+                        gx = _derivative(f[q, i, j, k], f[q, i - 1, j, k], spacing)
+                    else:
+                        gx = _derivative(f[q, i + 1, j, k], f[q, i - 1, j, k], two_h)
+                    # d/dy
+                    if ny < 2:
+                        gy = 0.0
+                    elif j == 0:
+                        gy = _derivative(f[q, i, 1, k], f[q, i, 0, k], spacing)
+                    elif j == ny - 1:
+                        gy = _derivative(f[q, i, j, k], f[q, i, j - 1, k], spacing)
+                    else:
+                        gy = _derivative(f[q, i, j + 1, k], f[q, i, j - 1, k], two_h)
+                    # d/dz
+                    if nz < 2:
+                        gz = 0.0
+                    elif k == 0:
+                        gz = _derivative(f[q, i, j, 1], f[q, i, j, 0], spacing)
+                    elif k == nz - 1:
+                        gz = _derivative(f[q, i, j, k], f[q, i, j, k - 1], spacing)
+                    else:
+                        gz = _derivative(f[q, i, j, k + 1], f[q, i, j, k - 1], two_h)
+                    out[q, 1, i, j, k] = gx
+                    out[q, 2, i, j, k] = gy
+                    out[q, 3, i, j, k] = gz
+
+
+@numba.njit(cache=True, parallel=True)
+def _fill_sense_parallel(n_chunks: int, f: np.ndarray, spacing: float, out: np.ndarray):
+    """:func:`_fill_sense_range` over ``n_chunks`` slabs along x in a prange loop."""
+    nx = f.shape[1]
+    for c in numba.prange(n_chunks):
+        _fill_sense_range(c * nx // n_chunks, (c + 1) * nx // n_chunks, f, spacing, out)
+
+
+def _fill_sense(f: np.ndarray, spacing: float, out: np.ndarray) -> None:
+    """Fill ``out`` (F, 4, nx, ny, nz) with each field and its three derivatives."""
+    nx = f.shape[1]
+    chunks = parallel_chunks(nx, 2) if f.size >= PARALLEL_MIN_VOXELS else 1
+    if chunks > 1:
+        _fill_sense_parallel(chunks, f, spacing, out)
+    else:
+        _fill_sense_range(0, nx, f, spacing, out)
+
+
+@numba.njit(cache=True, inline="always")
 def _axis_weights(x, origin, spacing, n):
     """Lower index and weight of the upper neighbour for linear interpolation on one axis.
 
@@ -139,7 +219,7 @@ def _axis_weights(x, origin, spacing, n):
     return 0, 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def sample(
     sense: np.ndarray,
     field_index: int,
@@ -191,14 +271,14 @@ def sample(
     out2 = 0.0
     out3 = 0.0
     for q in range(4):
-        a = sense[f, q]
-        # bilinear in (x, y) on the lower and upper z planes, then linear in z
-        lo_plane = wy0 * (wx0 * a[i0, j0, k0] + tx * a[i1, j0, k0]) + ty * (
-            wx0 * a[i0, j1, k0] + tx * a[i1, j1, k0]
+        # bilinear in (x, y) on the lower and upper z planes, then linear in z (indexing the
+        # 5-D array directly: no array views, so no reference counting in the hot loop)
+        lo_plane = wy0 * (wx0 * sense[f, q, i0, j0, k0] + tx * sense[f, q, i1, j0, k0]) + ty * (
+            wx0 * sense[f, q, i0, j1, k0] + tx * sense[f, q, i1, j1, k0]
         )
         if nz > 1:
-            hi_plane = wy0 * (wx0 * a[i0, j0, k1] + tx * a[i1, j0, k1]) + ty * (
-                wx0 * a[i0, j1, k1] + tx * a[i1, j1, k1]
+            hi_plane = wy0 * (wx0 * sense[f, q, i0, j0, k1] + tx * sense[f, q, i1, j0, k1]) + ty * (
+                wx0 * sense[f, q, i0, j1, k1] + tx * sense[f, q, i1, j1, k1]
             )
             v = wz0 * lo_plane + tz * hi_plane
         else:
@@ -214,7 +294,7 @@ def sample(
     return out0, out1, out2, out3
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _receptor_terms(f, gfx, gfy, gfz, n_receptors, weight, cell_length):
     """One receptor type's share of the front-back signal and of its noise variance.
 
@@ -228,7 +308,7 @@ def _receptor_terms(f, gfx, gfy, gfz, n_receptors, weight, cell_length):
     return h * gfx, h * gfy, h * gfz, var
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _saturating_drift(gx, gy, gz, var, v_chem, n_half, noise_scale, xi0, xi1, xi2, ndim):
     """Drift velocity from the summed signal: v_d = v_chem m / (n_half + |m|).
 
@@ -314,7 +394,7 @@ def chemotactic_drift(
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def cell_drift(
     sense: np.ndarray,
     origin: np.ndarray,
@@ -322,7 +402,8 @@ def cell_drift(
     x: float,
     y: float,
     z: float,
-    receptors_i: np.ndarray,
+    receptors: np.ndarray,
+    cell: int,
     ligand: np.ndarray,
     kd: np.ndarray,
     weight: np.ndarray,
@@ -347,8 +428,9 @@ def cell_drift(
         Sampled fields and grid geometry, as for :func:`sample`.
     x, y, z
         Cell position, um.
-    receptors_i
-        ``(R,)`` receptor numbers of this cell.
+    receptors, cell
+        ``(N, R)`` receptor numbers of all cells, and the row of this one (passed whole:
+        a row view would cost reference counting in the hot loop).
     ligand, kd, weight
         ``(R,)`` field index, Kd (nM) and signalling weight per receptor type.
     v_chem, n_half, cell_length, noise_scale, ndim
@@ -374,7 +456,7 @@ def cell_drift(
         f = occupancy(c, kd[r])
         s = occupancy_gradient(c, 1.0, kd[r])  # Kd / (c + Kd)^2
         ax, ay, az, av = _receptor_terms(
-            f, s * dcx, s * dcy, s * dcz, receptors_i[r], weight[r], cell_length
+            f, s * dcx, s * dcy, s * dcz, receptors[cell, r], weight[r], cell_length
         )
         gx += ax
         gy += ay
