@@ -100,3 +100,19 @@ def test_antibody_removes_its_chemokine_at_first_order():
         world.step_fields(1.0)
     # uniform field, no flux: backward Euler with decay k gives c0 / (1 + k dt)^n exactly
     np.testing.assert_allclose(world.values[0], 10.0 / (1 + 0.3) ** 10, rtol=1e-12)
+
+
+def test_growth_with_occupied_space_matches_the_ode():
+    # du/dt = r g u (K - u) - k u with K = 1 - doomed, against scipy's integrator
+    from scipy.integrate import solve_ivp
+
+    from tropism.world.tumour import grow
+
+    u0, p, rate, p_half, k_nec, cap = 0.2, 50.0, 0.01, 2.5, 0.0, 0.6
+    g = p / (p + p_half)
+    sol = solve_ivp(
+        lambda t, u: rate * g * u * (cap - u) - k_nec * u, (0, 300), [u0], rtol=1e-11, atol=1e-13
+    )
+    out = grow(np.array([u0]), np.array([p]), 300.0, rate, p_half, 0.5, 0.001, 0.0, capacity=cap)
+    assert out[0] == pytest.approx(sol.y[0, -1], rel=1e-7)
+    assert out[0] < cap  # never beyond the free space

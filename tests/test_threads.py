@@ -35,14 +35,14 @@ from tropism.world.motility import PARALLEL_MIN_CELLS
 from tropism.world.parallel import parallel_chunks
 
 h = hashlib.sha256()
-m = build_matched(3000, np.random.default_rng(7), 1.0)
+m = build_matched(5000, np.random.default_rng(7), 1.0)
 Engine(m.world, dt=0.5, field_dt=1.0, duration=15.0, rng=np.random.default_rng(8)).run()
 for pop in m.world.populations:
     for a in (pop.pos, pop.vel, pop.path):
         h.update(np.ascontiguousarray(a).tobytes())
 h.update(m.world.values.tobytes())
 spec = load_scenario(
-    "msc-gradient-cxcl12", ["cells.msc.count=2500", 'scenario.duration="20 min"']
+    "msc-gradient-cxcl12", ["cells.msc.count=4500", 'scenario.duration="20 min"']
 )
 name, scenario = spec.conditions[1]
 out = run_replicate(scenario, name, 0, keep_world=True)
@@ -50,7 +50,7 @@ for pop in out.world.populations:
     for a in (pop.pos, pop.vel, pop.path):
         h.update(np.ascontiguousarray(a).tobytes())
 h.update(out.metrics["value"].to_numpy().tobytes())
-print(numba.get_num_threads(), parallel_chunks(2500, PARALLEL_MIN_CELLS), h.hexdigest())
+print(numba.get_num_threads(), parallel_chunks(4500, PARALLEL_MIN_CELLS), h.hexdigest())
 """
 
 
@@ -80,9 +80,9 @@ needs_two = pytest.mark.skipif(
 def test_kernels_are_bit_identical_with_one_and_two_threads():
     rng = np.random.default_rng(3)
     n = 2 * PARALLEL_MIN_CELLS
-    lo, hi = np.zeros(3), np.array([600.0, 600.0, 0.0])
+    lo, hi = np.zeros(3), np.array([1000.0, 1000.0, 0.0])
     pos = np.zeros((n, 3))
-    pos[:, :2] = rng.uniform(0.0, 600.0, size=(n, 2))
+    pos[:, :2] = rng.uniform(0.0, 1000.0, size=(n, 2))
     radius = rng.uniform(4.0, 9.0, size=n)
     speed = np.full(n, 10.0)
     fields = rng.random((2, 70, 60, 40))  # > PARALLEL_MIN_VOXELS values

@@ -47,7 +47,7 @@ __all__ = [
     "repulsion",
 ]
 
-PARALLEL_MIN_CELLS = 1024
+PARALLEL_MIN_CELLS = 4096
 """Fewest cells for which the pushes are computed on several threads."""
 
 _MAX_BINS_PER_CELL = 8

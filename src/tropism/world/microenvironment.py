@@ -172,6 +172,7 @@ class Microenvironment:
             kill = tk.trail_kill_rate(trail, p.trail_kill, p.trail_half)
         if self.switches.growth:
             po2 = self.po2 if np.all(np.isfinite(self.po2)) else np.full_like(self.u, 1e9)
+            # crowding: space held by doomed (irradiated, not yet dead) cells is not free
             self.u = tk.grow(
                 self.u,
                 po2,
@@ -181,6 +182,7 @@ class Microenvironment:
                 p.necrosis_po2,
                 p.necrosis_rate,
                 kill,
+                capacity=np.clip(1.0 - self.doomed, 0.0, 1.0),
             )
         elif np.any(np.asarray(kill) > 0):
             self.u = self.u * np.exp(-np.asarray(kill) * dt)

@@ -66,9 +66,11 @@ __all__ = [
 ]
 
 
-PARALLEL_MIN_CELLS = 1024
-"""Fewest cells for which :func:`step_cells` runs on several threads (a parallel launch
-costs tens of microseconds, about the work of a few hundred cells on one thread)."""
+PARALLEL_MIN_CELLS = 4096
+"""Fewest cells for which :func:`step_cells` runs on several threads. A parallel launch
+costs tens of microseconds on an idle machine (the work of a few hundred cells), but up to
+milliseconds when the cores are shared with other processes; from ~4000 cells it pays
+either way."""
 
 
 @numba.njit(cache=True, inline="always")

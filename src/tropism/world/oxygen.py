@@ -17,20 +17,21 @@ face, assembled once as a sparse matrix. Writing the free voxels' equations as
 ``F(p) = A p + b - c(p) = 0`` (``A`` = diffusion minus vascular exchange, ``b`` the known
 boundary, fixed-voxel and vessel terms, ``c`` the consumption), Newton's method solves
 ``J dp = -F`` with ``J = A - diag(Vmax u Km / (p + Km)^2)``: one sparse linear solve per
-iteration, either a sparse LU factorisation (``linear_solver="direct"``, exact to round-off;
-the faster choice on 2-D grids, but its fill-in makes it very slow in 3-D: 60 s for one solve on
-32^3 voxels) or conjugate gradients on the symmetric positive definite ``-J`` with a diagonal
-(Jacobi) preconditioner (``"cg"``: a single-threaded Numba kernel on the CSR arrays, no
-fill-in; 0.4 s on 32^3 voxels, about twice the LU's time on 256^2). ``"auto"`` (the default)
-takes the LU in 2-D and conjugate gradients in 3-D.
+iteration, either a sparse LU factorisation (``linear_solver="direct"``, exact to round-off) or
+conjugate gradients on the symmetric positive definite ``-J`` with a diagonal (Jacobi)
+preconditioner (``"cg"``: a single-threaded Numba kernel on the CSR arrays, no fill-in).
+``"auto"`` (the default) takes the LU in 2-D, where it was about twice as fast (256^2 voxels),
+and conjugate gradients in 3-D, where the LU's fill-in made one solve on 32^3 voxels take 60 s
+against 0.4 s (both timed on the same busy 2-core machine).
 
 Why Newton converges here, from any start: ``-J`` is an M-matrix and ``c`` is concave in
 ``p >= 0``, so ``F`` is convex; a Newton step from any point lands on a sub-solution
 (``F >= 0``), and from a sub-solution the iterates rise monotonically to the solution. Each
 iterate is also floored at ``max(p_0, 0)``, where ``p_0`` solves the linear problem with
-zero-order consumption ``Vmax u`` (factorised once). Consuming at least as much as the
-Michaelis-Menten law, ``p_0`` lies below the true solution everywhere, so the floor never cuts
-it; it keeps ``p >= 0`` and starts the iteration close to the answer wherever oxygen is plentiful.
+zero-order consumption ``Vmax u`` (one more linear solve; the LU of its matrix is kept).
+Consuming at least as much as the Michaelis-Menten law, ``p_0`` lies below the true solution
+everywhere, so the floor never cuts it; it keeps ``p >= 0`` and starts the iteration close to the
+answer wherever oxygen is plentiful.
 """
 
 from __future__ import annotations

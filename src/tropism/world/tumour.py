@@ -102,6 +102,7 @@ def grow(
     necrosis_po2: float,
     necrosis_rate: float,
     kill_rate: np.ndarray | float = 0.0,
+    capacity: np.ndarray | float = 1.0,
 ) -> np.ndarray:
     """Tumour density after ``dt``: oxygen-limited logistic growth, necrosis and killing.
 
@@ -133,6 +134,9 @@ def grow(
     kill_rate
         Further death rate, 1/min (>= 0): a number or an array (e.g. from
         :func:`trail_kill_rate`).
+    capacity
+        Free space K in [0, 1] (default 1): growth is r g u (K - u), so space held by other
+        cells (e.g. lethally irradiated ones) is not free.
 
     Returns
     -------
@@ -150,9 +154,11 @@ def grow(
     necrosis_po2 = _number("necrosis pO2", necrosis_po2)
     necrosis_rate = _number("necrosis rate", necrosis_rate)
 
+    room = _array("capacity", capacity)
     r = rate * po2 / (po2 + p_half)
     k = necrosis_rate * (po2 < necrosis_po2) + kill
-    x = (r - k) * dt
+    # du/dt = (r K - k) u - r u^2: a Bernoulli equation, solved exactly below
+    x = (r * room - k) * dt
     # psi(x) = (1 - e^-x) / x = -expm1(-x) / x, with its limit 1 at x = 0.
     small = np.abs(x) < 1e-12
     safe_x = np.where(small, 1.0, x)
