@@ -2,7 +2,7 @@
 
 Usage (from the repository root, with the project installed)::
 
-    python benchmarks/scaling.py                 # full curves (about 10 min on 2 cores)
+    python benchmarks/scaling.py                 # full curves (a few minutes on 2 cores)
     python benchmarks/scaling.py --quick         # small sizes only (about 1 min)
     python benchmarks/scaling.py --threads 1 --out benchmarks/results-1thread
 
@@ -43,7 +43,7 @@ from tropism.world.diffusion import SpectralDiffusion  # noqa: E402
 from tropism.world.grid import Grid  # noqa: E402
 from tropism.world.sensing import build_sense  # noqa: E402
 
-CELLS_FULL = [1_000, 3_000, 10_000, 30_000, 100_000, 300_000]
+CELLS_FULL = [1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000]
 CELLS_QUICK = [1_000, 3_000, 10_000]
 GRIDS_FULL = [(64, 64), (128, 128), (256, 256), (512, 512), (1024, 1024), (2048, 2048)]
 GRIDS_FULL += [(16, 16, 16), (32, 32, 32), (64, 64, 64), (128, 128, 128)]
@@ -134,7 +134,7 @@ def plot(cells: pd.DataFrame, voxels: pd.DataFrame, path: Path, title: str) -> N
     x = cells["agents"].to_numpy(float)
     y = cells["run_s"].to_numpy(float) / cells["steps"].to_numpy(float)
     a.loglog(x, 1e3 * y, "o-", label="tropism (per motility step)")
-    a.loglog(x, 1e3 * y[0] * x / x[0], "k--", lw=0.8, label="linear in N")
+    a.loglog(x, 1e3 * y[-1] * x / x[-1], "k--", lw=0.8, label="linear in N (through the largest)")
     a.set_xlabel("agents N")
     a.set_ylabel("wall time per step (ms)")
     a.set_title("time vs cells (matched workload, mechanics on)")
@@ -146,7 +146,8 @@ def plot(cells: pd.DataFrame, voxels: pd.DataFrame, path: Path, title: str) -> N
         v = d["voxels"].to_numpy(float)
         t = (d["field_step_s"] + d["sense_s"]).to_numpy(float)
         b.loglog(v, 1e3 * t, marker, label=f"{dims}-D field step")
-        b.loglog(v, 1e3 * t[0] * v * np.log2(v) / (v[0] * np.log2(v[0])), "k--", lw=0.8)
+        ref = v * np.log2(v) / (v[-1] * np.log2(v[-1]))
+        b.loglog(v, 1e3 * t[-1] * ref, "k--", lw=0.8)
     b.plot([], [], "k--", lw=0.8, label="V log V")
     b.set_xlabel("voxels V")
     b.set_ylabel("wall time per field step (ms)")

@@ -129,6 +129,9 @@ def test_bad_sites_are_one_line_errors(override, key):
 
 
 def test_the_slice_is_two_dimensional():
+    with pytest.raises(ScenarioError) as info:
+        load_scenario("nsc-intracranial-glioma", [*SMALL, "scenario.dimensions=3"])
+    assert info.value.key == "scenario.dimensions"
     scenario = _scenario()
     bad = scenario.model_copy(
         update={"scenario": scenario.scenario.model_copy(update={"dimensions": 3})}

@@ -98,7 +98,7 @@ def test_builtin_loads_with_three_conditions():
     base = spec.base
     assert base.scenario.assay == "gradient"
     assert base.scenario.duration == 12 * 60
-    assert (base.scenario.replicates, base.scenario.seed, base.scenario.dimensions) == (4, 1, 2)
+    assert (base.scenario.replicates, base.scenario.seed, base.scenario.dimensions) == (4, 2, 2)
     assert base.cells["msc"].count == 200
     assert base.assay.source["cxcl12"] == pytest.approx(CXCL12_100NG_NM, rel=REL)
 

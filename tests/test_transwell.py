@@ -230,3 +230,33 @@ def test_bad_membranes_are_one_line_errors(tmp_path, override, key):
         _load(tmp_path, [override])
     assert info.value.key == key
     assert "\n" not in str(info.value)
+
+
+def test_injected_cells_enter_the_upper_well_in_suspension(tmp_path):
+    from tropism.assays.transwell import build
+    from tropism.engine import Engine
+    from tropism.world.membrane import SETTLING
+
+    spec = _load(
+        tmp_path,
+        [
+            'events=[{time="30 min", kind="inject_cells", population="msc", count=50}]',
+            'assay.attachment_time="2 min"',
+        ],
+        duration="32 min",
+        count=10,
+    )
+    built = build(spec.base, np.random.default_rng(3))
+    world = built.world
+    Engine(
+        world, dt=1.0, field_dt=5.0, duration=32.0, events=built.events,
+        rng=np.random.default_rng(4),
+    ).run()  # fmt: skip
+    pop = world.populations[0]
+    hook = world.hooks[0]
+    assert pop.count == 60
+    new = slice(10, 60)
+    # two steps after the injection they are sinking or have just landed on the membrane
+    assert np.all(pop.pos[new, 1] >= hook.y_top)
+    assert np.all((pop.state[new] == SETTLING) | (pop.state[new] == 0))
+    assert np.all(pop.state[:10] != SETTLING)  # the first cells attached long ago

@@ -39,6 +39,9 @@ PRIMARY = (
     "fraction_lungs",
     "fraction_tumour",
     "capture_probability",
+    # Transwell and brain assays
+    "migrated_fraction",
+    "distance_travelled",
 )
 
 

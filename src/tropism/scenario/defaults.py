@@ -444,10 +444,12 @@ ASSAY_DEFAULTS["intracranial"] = {
         "tissue relaxes to without tumour, and at the brain's outline",
     ),
     "o2_supply_rate": Param(
-        5.33,
+        72.7,
         "rate",
-        "derived: D(O2) / l^2 = 1.2e5 um^2/min / (150 um)^2 with the capillary O2 diffusion "
-        "distance l = 0.1-0.2 mm (webo2diffusion, weak source)",
+        "derived: the vascular exchange that holds dense tumour (u = 1, consumption 800 "
+        "mmHg/min, secomb1995; Km 0.4 mmHg, scandurra2010) at the median glioma pO2 of 5.1 "
+        "mmHg (lally2006) against tissue at 15.3 mmHg (cruickshank1994): "
+        "800 x (5.1 / 5.5) / (15.3 - 5.1) = 72.7 /min",
     ),
     "o2_diffusion": Param(
         1.2e5,
@@ -461,6 +463,8 @@ ASSAY_DEFAULTS["intracranial"] = {
 
 #: Sources of values the loader computes from others (not fixed numbers).
 DERIVED_SOURCES: dict[str, str] = {
+    "tumour.kind": "derived: the assay's tumour kind (assay.tumour_kind, or the tumour that "
+    "made the Transwell's conditioned medium)",
     "assay.seed_x_min": "derived: length/4 (assumed: cells seeded in the middle half)",
     "assay.seed_x_max": "derived: 3*length/4 (assumed: cells seeded in the middle half)",
     "assay.sink": "assumed: the sink reservoir holds none of a chemokine unless given (0 nM)",
@@ -818,23 +822,24 @@ _GLIOMA: dict[str, Param] = {
         0.002, "production", "assumed: GAP; glioma TGF-beta (shinojima2013, tabatabai2006)"
     ),
     "ir_tgfb_gain": Param(
-        0.25,
+        0.4,
         "per_dose",
-        "assumed: TGF-beta secretion +25 %/Gy at its peak (klopp2007: TGF-beta1 up after "
+        "assumed: TGF-beta secretion +40 %/Gy at its peak (klopp2007: TGF-beta1 up after "
         "1-5 Gy; tabatabai2006); magnitude GAP",
     ),
     "ir_cxcl12_gain": Param(
-        0.15,
+        0.4,
         "per_dose",
         "assumed: a HIF-independent rise of CXCL12 after irradiation (lerman2010: 5 Gy raised "
         "SDF-1, additive with hypoxia; tabatabai2006: CXCL12 promoter up 24 h after 8 Gy); "
-        "+15 %/Gy at the peak, magnitude GAP",
+        "+40 %/Gy at the peak (so that after 8 Gy induction outweighs the cells killed, as "
+        "tabatabai2006 measured at 24 h), magnitude GAP",
     ),
     "ir_il8_gain": Param(
-        0.15, "per_dose", "assumed: IL-8 up after irradiation (kim2010); magnitude GAP"
+        0.4, "per_dose", "assumed: IL-8 up after irradiation (kim2010); magnitude GAP"
     ),
     "ir_ccl2_gain": Param(
-        0.15, "per_dose", "assumed: CCL2 up after irradiation (thomas2018); magnitude GAP"
+        0.4, "per_dose", "assumed: CCL2 up after irradiation (thomas2018); magnitude GAP"
     ),
     "ir_tau_rise": Param(
         360.0,
@@ -976,6 +981,8 @@ def default_source(
         if parts[2] == "preconditioning" and len(parts) == 4 and parts[3] == "reoxygenation":
             return DERIVED_SOURCES["cells.preconditioning.reoxygenation"]
         return DEFAULT_SOURCES.get(f"cell_kinds.{kind}.{parts[2]}")
+    if key == "tumour.kind":
+        return DERIVED_SOURCES["tumour.kind"]
     if head == "tumour" and len(parts) >= 2:
         return DEFAULT_SOURCES.get(f"tumour_kinds.{tumour_kind}.{parts[1]}")
     if head == "model" and len(parts) == 2:

@@ -1004,6 +1004,8 @@ class Scenario(_Model):
         expected_model = ASSAY_MODELS[meta.assay]
         if not isinstance(self.assay, expected_model):
             raise _fail("assay", meta.assay, f"an [assay] table of a {meta.assay} assay")
+        if meta.assay == "intracranial" and meta.dimensions != 2:
+            raise _fail("scenario.dimensions", meta.dimensions, "2 (a coronal brain slice)")
         if meta.dimensions == 3:
             _check_voxels("assay.depth", self.assay.depth, self.assay.grid_spacing)
         length = getattr(self.assay, "length", None)

@@ -183,6 +183,10 @@ def membrane_passage(
         if v_chem > 0.0 and n_types > 0:
             col = column[i]
             for r in range(n_types):
+                if weight[r] == 0.0:  # not signalling (or its ligand has no field here)
+                    grad[r, 0] = 0.0
+                    f[r] = 0.0
+                    continue
                 front = occupancy(max(c_front[ligand[r], col], 0.0), kd[r])
                 back = occupancy(max(c_back[ligand[r], col], 0.0), kd[r])
                 grad[r, 0] = front - back
@@ -371,13 +375,13 @@ class MembraneHook(AssayHook):
     def readouts(self, world) -> list[tuple[str, str, float]]:
         """``migrated_fraction`` and ``migrated_count`` per population; the mean
         concentration difference across the membrane per chemokine (population ``medium``)."""
-        rows = []
+        rows, counts = [], []
         for pop in world.populations:
             migrated = int(np.count_nonzero(pop.state == MIGRATED))
             fraction = migrated / pop.count if pop.count else float("nan")
             rows.append((pop.name, "migrated_fraction", fraction))
-            rows.append((pop.name, "migrated_count", float(migrated)))
+            counts.append((pop.name, "migrated_count", float(migrated)))
         lower, upper, _ = self.membrane_faces(world)
         for i, s in enumerate(world.species):
             rows.append(("medium", f"membrane_difference_{s}", float(np.mean(lower[i] - upper[i]))))
-        return rows
+        return rows + counts  # the fractions and differences first (the report's defaults)
