@@ -36,6 +36,23 @@ class Built:
     seedings: dict[str, ReceptorSeeding] = field(default_factory=dict)
 
 
+def tumour_model(scenario):
+    """The tumour's numbers and the scenario's tumour-side switches, for a Microenvironment."""
+    from tropism.world.microenvironment import Switches, TumourParams
+
+    t, model = scenario.tumour, scenario.model
+    params = TumourParams(**{k: getattr(t, k) for k in TumourParams.__dataclass_fields__})
+    switches = Switches(
+        oxygen=model.oxygen,
+        growth=model.growth,
+        hif=model.hif,
+        irradiation_response=model.irradiation_response,
+        cxcr7_sink=model.cxcr7_sink,
+        trail=model.trail,
+    )
+    return params, switches
+
+
 def band_placer(lo: np.ndarray, hi: np.ndarray, ndim: int) -> Callable[[float, float], Placer]:
     """Placers of cells uniform in a band x_min <= x <= x_max across the box [lo, hi]."""
 
@@ -115,8 +132,9 @@ def build_populations(
                 spec.precondition_threshold,
             )
 
-        m_rec, m_speed = factor(spec.precondition_receptor_fold), factor(
-            spec.precondition_speed_fold
+        m_rec, m_speed = (
+            factor(spec.precondition_receptor_fold),
+            factor(spec.precondition_speed_fold),
         )
         preconditioned = np.array([r in PRECONDITIONED for r in rnames])
         seeding = ReceptorSeeding(

@@ -27,14 +27,20 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from tropism.assays.common import Built, build_events, build_populations, check_divides
+from tropism.assays.common import (
+    Built,
+    build_events,
+    build_populations,
+    check_divides,
+    tumour_model,
+)
 from tropism.errors import ScenarioError
 from tropism.units import format_quantity
 from tropism.world.boundaries import AxisBoundary, FixedValue, NoFlux
 from tropism.world.brain import BrainHook, BrainSlice
 from tropism.world.grid import Grid
 from tropism.world.masked_diffusion import MaskedDiffusion
-from tropism.world.microenvironment import Microenvironment, Switches, TumourParams
+from tropism.world.microenvironment import Microenvironment
 from tropism.world.oxygen import OxygenSolver
 from tropism.world.world import World
 
@@ -168,15 +174,7 @@ def build(scenario, rng: np.random.Generator) -> Built:
     species = sorted(scenario.fields)
     model = scenario.model
     t = scenario.tumour
-    params = TumourParams(**{k: getattr(t, k) for k in TumourParams.__dataclass_fields__})
-    switches = Switches(
-        oxygen=model.oxygen,
-        growth=model.growth,
-        hif=model.hif,
-        irradiation_response=model.irradiation_response,
-        cxcr7_sink=model.cxcr7_sink,
-        trail=model.trail,
-    )
+    params, switches = tumour_model(scenario)
     oxygen = None
     if model.oxygen:
         faces = [AxisBoundary(FixedValue(a.tissue_o2), FixedValue(a.tissue_o2))] * 2

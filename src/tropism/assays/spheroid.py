@@ -23,11 +23,12 @@ from tropism.assays.common import (
     build_events,
     build_populations,
     check_divides,
+    tumour_model,
 )
 from tropism.world.boundaries import AxisBoundary, FixedValue, NoFlux
 from tropism.world.diffusion import SpectralDiffusion
 from tropism.world.grid import Grid
-from tropism.world.microenvironment import Microenvironment, Switches, TumourParams
+from tropism.world.microenvironment import Microenvironment
 from tropism.world.oxygen import OxygenSolver
 from tropism.world.world import World
 
@@ -82,15 +83,7 @@ def build(scenario, rng: np.random.Generator) -> Built:
     species = sorted(scenario.fields)
     model = scenario.model
     t = scenario.tumour
-    params = TumourParams(**{k: getattr(t, k) for k in TumourParams.__dataclass_fields__})
-    switches = Switches(
-        oxygen=model.oxygen,
-        growth=model.growth,
-        hif=model.hif,
-        irradiation_response=model.irradiation_response,
-        cxcr7_sink=model.cxcr7_sink,
-        trail=model.trail,
-    )
+    params, switches = tumour_model(scenario)
     oxygen = None
     if model.oxygen:
         o2_faces = [AxisBoundary(FixedValue(a.boundary_o2), FixedValue(a.boundary_o2))] * ndim

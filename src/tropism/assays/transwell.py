@@ -29,14 +29,19 @@ import math
 
 import numpy as np
 
-from tropism.assays.common import Built, build_events, build_populations, check_divides
+from tropism.assays.common import (
+    Built,
+    build_events,
+    build_populations,
+    check_divides,
+    tumour_model,
+)
 from tropism.world.boundaries import AxisBoundary, FixedValue, NoFlux
 from tropism.world.cells import uniform_positions
 from tropism.world.conditioned import conditioned_medium
 from tropism.world.grid import Grid
 from tropism.world.masked_diffusion import MaskedDiffusion
 from tropism.world.membrane import MembraneHook, band_diffusivity, porosity
-from tropism.world.microenvironment import Switches, TumourParams
 from tropism.world.world import World
 
 __all__ = ["build", "lower_concentrations"]
@@ -48,17 +53,7 @@ def lower_concentrations(scenario) -> dict[str, float]:
     out = dict(a.lower)
     cm = a.conditioned_medium
     if cm is not None:
-        t = scenario.tumour
-        model = scenario.model
-        params = TumourParams(**{k: getattr(t, k) for k in TumourParams.__dataclass_fields__})
-        switches = Switches(
-            oxygen=model.oxygen,
-            growth=model.growth,
-            hif=model.hif,
-            irradiation_response=model.irradiation_response,
-            cxcr7_sink=model.cxcr7_sink,
-            trail=model.trail,
-        )
+        params, switches = tumour_model(scenario)
         species = sorted(scenario.fields)
         made = conditioned_medium(
             params,
