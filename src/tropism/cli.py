@@ -35,6 +35,8 @@ PRIMARY = (
     "drift_velocity",
     # homing and therapy (assays with a tumour), systemic delivery
     "fraction_at_tumour",
+    "edge_distance",
+    "tumour_cxcl12",
     "tumour_burden",
     "fraction_lungs",
     "fraction_tumour",
