@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -171,3 +172,22 @@ def no_flux_box(ndim: int) -> tuple[AxisBoundary, ...]:
     if not isinstance(ndim, numbers.Integral) or isinstance(ndim, bool) or ndim not in (2, 3):
         raise WorldError(f"ndim {ndim!r}: expected 2 or 3")
     return tuple(AxisBoundary(NoFlux(), NoFlux()) for _ in range(int(ndim)))
+
+
+def check_boundaries(grid, boundaries: Sequence[AxisBoundary]) -> tuple[AxisBoundary, ...]:
+    """One :class:`AxisBoundary` per axis of ``grid``, or a one-line WorldError saying what
+    is wrong; shared by every field solver."""
+    from tropism.world.grid import Grid, WorldError
+
+    if not isinstance(grid, Grid):
+        raise WorldError(f"grid {grid!r}: expected a Grid")
+    boundaries = tuple(boundaries)
+    if len(boundaries) != grid.ndim:
+        raise WorldError(
+            f"need one AxisBoundary per axis: grid is {grid.ndim}-D, "
+            f"got {len(boundaries)} boundaries"
+        )
+    for a, b in enumerate(boundaries):
+        if not isinstance(b, AxisBoundary):
+            raise WorldError(f"boundaries[{a}] = {b!r}: expected an AxisBoundary")
+    return boundaries

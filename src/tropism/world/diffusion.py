@@ -46,7 +46,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.fft as sfft
 
-from tropism.world.boundaries import AxisBoundary, FixedFlux, FixedValue
+from tropism.world.boundaries import AxisBoundary, FixedFlux, FixedValue, check_boundaries
 from tropism.world.grid import Grid, WorldError
 
 __all__ = ["SpectralDiffusion", "total_amount"]
@@ -160,19 +160,8 @@ class SpectralDiffusion:
         boundaries: Sequence[AxisBoundary],
         dt: float,
     ) -> None:
-        if not isinstance(grid, Grid):
-            raise WorldError(f"grid {grid!r}: expected a Grid")
-        boundaries = tuple(boundaries)
-        if len(boundaries) != grid.ndim:
-            raise WorldError(
-                f"need one AxisBoundary per axis: grid is {grid.ndim}-D, "
-                f"got {len(boundaries)} boundaries"
-            )
-        for a, b in enumerate(boundaries):
-            if not isinstance(b, AxisBoundary):
-                raise WorldError(f"boundaries[{a}] = {b!r}: expected an AxisBoundary")
         self.grid = grid
-        self.boundaries: tuple[AxisBoundary, ...] = boundaries
+        self.boundaries: tuple[AxisBoundary, ...] = check_boundaries(grid, boundaries)
         self._diffusion = _positive("diffusion coefficient", diffusion, allow_zero=True)
         self._decay = _positive("decay rate", decay, allow_zero=True)
         self._dt = _positive("time step dt", dt, allow_zero=False)

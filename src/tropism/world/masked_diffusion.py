@@ -46,7 +46,7 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as spla
 
-from tropism.world.boundaries import AxisBoundary, FixedFlux, FixedValue
+from tropism.world.boundaries import AxisBoundary, FixedFlux, FixedValue, check_boundaries
 from tropism.world.grid import Grid, WorldError
 
 __all__ = ["MaskedDiffusion", "face_values"]
@@ -164,19 +164,8 @@ class MaskedDiffusion:
         mask: np.ndarray | None = None,
         linear_solver: str = "auto",
     ) -> None:
-        if not isinstance(grid, Grid):
-            raise WorldError(f"grid {grid!r}: expected a Grid")
-        boundaries = tuple(boundaries)
-        if len(boundaries) != grid.ndim:
-            raise WorldError(
-                f"need one AxisBoundary per axis: grid is {grid.ndim}-D, "
-                f"got {len(boundaries)} boundaries"
-            )
-        for a, b in enumerate(boundaries):
-            if not isinstance(b, AxisBoundary):
-                raise WorldError(f"boundaries[{a}] = {b!r}: expected an AxisBoundary")
         self.grid = grid
-        self.boundaries: tuple[AxisBoundary, ...] = boundaries
+        self.boundaries: tuple[AxisBoundary, ...] = check_boundaries(grid, boundaries)
         if mask is None:
             blocked = np.zeros(grid.shape, dtype=bool)
         else:

@@ -45,7 +45,14 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from tropism.world.boundaries import AxisBoundary, FixedFlux, FixedValue, NoFlux, Periodic
+from tropism.world.boundaries import (
+    AxisBoundary,
+    FixedFlux,
+    FixedValue,
+    NoFlux,
+    Periodic,
+    check_boundaries,
+)
 from tropism.world.grid import Grid, WorldError
 
 __all__ = ["OxygenSolver", "hypoxia", "pcg_jacobi"]
@@ -269,19 +276,8 @@ class OxygenSolver:
         max_iter: int = 50,
         linear_solver: str = "auto",
     ) -> None:
-        if not isinstance(grid, Grid):
-            raise WorldError(f"grid {grid!r}: expected a Grid")
-        boundaries = tuple(boundaries)
-        if len(boundaries) != grid.ndim:
-            raise WorldError(
-                f"need one AxisBoundary per axis: grid is {grid.ndim}-D, "
-                f"got {len(boundaries)} boundaries"
-            )
-        for a, b in enumerate(boundaries):
-            if not isinstance(b, AxisBoundary):
-                raise WorldError(f"boundaries[{a}] = {b!r}: expected an AxisBoundary")
         self.grid = grid
-        self.boundaries: tuple[AxisBoundary, ...] = boundaries
+        self.boundaries: tuple[AxisBoundary, ...] = check_boundaries(grid, boundaries)
         self.diffusion = _number("oxygen diffusion coefficient", diffusion, positive=True)
         self.vmax = _number("oxygen consumption vmax", vmax)
         self.km = _number("oxygen half-saturation km", km, positive=True)
