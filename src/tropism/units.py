@@ -122,7 +122,8 @@ _NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s
 
 
 def _expected(kind: str, reason: str = "") -> str:
-    text = f"a {kind} with units, such as {EXAMPLES[kind]}"
+    article = "an" if kind[0] in "aeiou" else "a"
+    text = f"{article} {kind} with units, such as {EXAMPLES[kind]}"
     return f"{text} ({reason})" if reason else text
 
 

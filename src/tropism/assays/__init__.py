@@ -1,37 +1,12 @@
 """Assay templates: each builds a world and its timeline for the one engine."""
 
-from tropism.assays import gradient
-
-
-def _spheroid(scenario, rng):
-    from tropism.assays import spheroid
-
-    return spheroid.build(scenario, rng)
-
-
-def _systemic(scenario, rng):
-    from tropism.assays import systemic
-
-    return systemic.build(scenario, rng)
-
-
-def _transwell(scenario, rng):
-    from tropism.assays import transwell
-
-    return transwell.build(scenario, rng)
-
-
-def _intracranial(scenario, rng):
-    from tropism.assays import intracranial
-
-    return intracranial.build(scenario, rng)
-
+from tropism.assays import gradient, intracranial, spheroid, systemic, transwell
 
 TEMPLATES = {
     "gradient": gradient.build,
-    "spheroid": _spheroid,
-    "systemic": _systemic,
-    "transwell": _transwell,
-    "intracranial": _intracranial,
+    "spheroid": spheroid.build,
+    "systemic": systemic.build,
+    "transwell": transwell.build,
+    "intracranial": intracranial.build,
 }
 """Assay name -> ``build(scenario, rng) -> Built``."""

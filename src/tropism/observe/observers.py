@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from tropism.observe.readouts import homing_readouts, track_readouts
+from tropism.world.tumour import tumour_edge_distance
 from tropism.world.world import World
 
 
@@ -79,8 +80,6 @@ class ReadoutObserver(Observer):
                 self.rows.append((world.time, pop.name, name, value))
 
     def _observe_tumour(self, world: World) -> None:
-        from tropism.world.tumour import tumour_edge_distance
-
         micro = world.micro
         # the tumour is where its cells fill at least TUMOUR_THRESHOLD of carrying capacity
         dist = tumour_edge_distance(micro.density, world.grid.spacing, TUMOUR_THRESHOLD)

@@ -60,6 +60,7 @@ class PopulationBiology:
     chemokinesis_gain: float = 0.0
     arrest_rate: float = 0.0
     secretion: dict[int, float] = field(default_factory=dict)
+    _base: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def receptor_multiplier(self, pop: CellPopulation, time: float) -> np.ndarray:
         """(N,) m of receptor synthesis: preconditioning relaxing in normoxia since each
@@ -75,7 +76,10 @@ class PopulationBiology:
     def synthesis(self, pop: CellPopulation, time: float) -> np.ndarray:
         """(N, R) synthesis rates holding each cell's baseline receptors without ligand,
         times the preconditioning multiplier for the preconditioned receptor types."""
-        base = steady_synthesis(pop.baseline, self.k_deg)
+        # the baseline only changes when cells are added: recompute only then
+        if self._base is None or self._base.shape[0] != pop.count:
+            self._base = steady_synthesis(pop.baseline, self.k_deg)
+        base = self._base
         if self.m_receptor == 1.0:
             return np.ascontiguousarray(base)
         m = self.receptor_multiplier(pop, time)[:, None]

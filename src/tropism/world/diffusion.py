@@ -49,7 +49,7 @@ import scipy.fft as sfft
 from tropism.world.boundaries import AxisBoundary, FixedFlux, FixedValue, check_boundaries
 from tropism.world.grid import Grid, WorldError
 
-__all__ = ["SpectralDiffusion", "total_amount"]
+__all__ = ["SpectralDiffusion", "check_field", "positive", "substeps", "total_amount"]
 
 # Relative tolerance within which advance() treats time / n as equal to dt.
 _DT_MATCH_RTOL = 1e-9
@@ -98,7 +98,8 @@ def _axis_mu(kind: str, n: int, dx: float, half_spectrum: bool = False) -> np.nd
     return 4.0 / dx**2 * np.sin(theta) ** 2
 
 
-def _positive(name: str, value: float, allow_zero: bool) -> float:
+def positive(name: str, value: float, allow_zero: bool) -> float:
+    """``value`` as a finite float, > 0 (or >= 0 with ``allow_zero``); else a WorldError."""
     try:
         x = float(value)
     except (TypeError, ValueError):
@@ -108,6 +109,25 @@ def _positive(name: str, value: float, allow_zero: bool) -> float:
         bound = ">= 0" if allow_zero else "> 0"
         raise WorldError(f"{name} must be finite and {bound}, got {value!r}")
     return x
+
+
+def substeps(time: float, dt: float) -> tuple[int, float]:
+    """Equal backward-Euler steps covering ``time``: ``(n, h)`` with n = ceil(time / dt) and
+    h = time / n <= dt; exactly ``dt`` when ``time / dt`` is a whole number (within 1e-9)."""
+    ratio = time / dt
+    n = max(1, math.ceil(ratio - _DT_MATCH_RTOL * max(ratio, 1.0)))
+    h = time / n
+    if abs(h - dt) <= _DT_MATCH_RTOL * dt:
+        h = dt
+    return n, h
+
+
+def check_field(c: np.ndarray, grid: Grid) -> np.ndarray:
+    """``c`` as a float array of the grid's shape, or a WorldError naming both shapes."""
+    arr = np.asarray(c, dtype=float)
+    if arr.shape != grid.shape:
+        raise WorldError(f"field has shape {arr.shape} but the grid has shape {grid.shape}")
+    return arr
 
 
 class SpectralDiffusion:
@@ -162,9 +182,9 @@ class SpectralDiffusion:
     ) -> None:
         self.grid = grid
         self.boundaries: tuple[AxisBoundary, ...] = check_boundaries(grid, boundaries)
-        self._diffusion = _positive("diffusion coefficient", diffusion, allow_zero=True)
-        self._decay = _positive("decay rate", decay, allow_zero=True)
-        self._dt = _positive("time step dt", dt, allow_zero=False)
+        self._diffusion = positive("diffusion coefficient", diffusion, allow_zero=True)
+        self._decay = positive("decay rate", decay, allow_zero=True)
+        self._dt = positive("time step dt", dt, allow_zero=False)
 
         dx = grid.spacing
         ndim = grid.ndim
@@ -203,7 +223,7 @@ class SpectralDiffusion:
 
     @diffusion.setter
     def diffusion(self, value: float) -> None:
-        self._diffusion = _positive("diffusion coefficient", value, allow_zero=True)
+        self._diffusion = positive("diffusion coefficient", value, allow_zero=True)
         self._inv_den.clear()
 
     @property
@@ -213,7 +233,7 @@ class SpectralDiffusion:
 
     @decay.setter
     def decay(self, value: float) -> None:
-        self._decay = _positive("decay rate", value, allow_zero=True)
+        self._decay = positive("decay rate", value, allow_zero=True)
         self._inv_den.clear()
 
     @property
@@ -223,7 +243,7 @@ class SpectralDiffusion:
 
     @dt.setter
     def dt(self, value: float) -> None:
-        self._dt = _positive("time step dt", value, allow_zero=False)
+        self._dt = positive("time step dt", value, allow_zero=False)
 
     def __repr__(self) -> str:
         faces = ", ".join(str(b) for b in self.boundaries)
@@ -279,15 +299,11 @@ class SpectralDiffusion:
             The field at the end (a new array).
         """
         c = self._check_field(c)
-        time = _positive("advance time", time, allow_zero=True)
+        time = positive("advance time", time, allow_zero=True)
         forcing = self._forcing(source)
         if time == 0.0:
             return c.copy()
-        ratio = time / self._dt
-        n = max(1, math.ceil(ratio - _DT_MATCH_RTOL * max(ratio, 1.0)))
-        h = time / n
-        if abs(h - self._dt) <= _DT_MATCH_RTOL * self._dt:
-            h = self._dt
+        n, h = substeps(time, self._dt)
         for _ in range(n):
             c = self._be_step(c, forcing, h)
         return c
@@ -356,12 +372,7 @@ class SpectralDiffusion:
     # ------------------------------------------------------------------ internals
 
     def _check_field(self, c: np.ndarray) -> np.ndarray:
-        arr = np.asarray(c, dtype=float)
-        if arr.shape != self.grid.shape:
-            raise WorldError(
-                f"field has shape {arr.shape} but the grid has shape {self.grid.shape}"
-            )
-        return arr
+        return check_field(c, self.grid)
 
     def _forcing(self, source: np.ndarray | float | None) -> np.ndarray | None:
         """``source + b`` as a new array, or None when both are zero."""

@@ -47,12 +47,11 @@ import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as spla
 
 from tropism.world.boundaries import AxisBoundary, FixedFlux, FixedValue, check_boundaries
+from tropism.world.diffusion import check_field, positive, substeps
 from tropism.world.grid import Grid, WorldError
 
 __all__ = ["MaskedDiffusion", "face_values"]
 
-# Relative tolerance within which advance() treats time / n as equal to dt.
-_DT_MATCH_RTOL = 1e-9
 # Relative residual at which conjugate gradients stop.
 _CG_RTOL = 1e-12
 # Factorisations of ``shift I - A`` shared by every solver with the same operator (fields of
@@ -62,18 +61,6 @@ _LU_CACHE: dict[tuple[str, float], spla.SuperLU] = {}
 _LU_CACHE_SIZE = 6
 # Above this many free voxels a 3-D problem is solved by conjugate gradients (LU fill-in).
 _DIRECT_MAX_3D = 8000
-
-
-def _positive(name: str, value: float, allow_zero: bool) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise WorldError(f"{name} must be a number, got {value!r}") from None
-    ok = math.isfinite(x) and (x >= 0.0 if allow_zero else x > 0.0)
-    if not ok:
-        bound = ">= 0" if allow_zero else "> 0"
-        raise WorldError(f"{name} must be finite and {bound}, got {value!r}")
-    return x
 
 
 def _harmonic(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -180,8 +167,8 @@ class MaskedDiffusion:
             raise WorldError("mask: every voxel is blocked; nothing is left to diffuse in")
         self.mask = blocked
         self._free = np.flatnonzero(~blocked.ravel())
-        self._decay = _positive("decay rate", decay, allow_zero=True)
-        self._dt = _positive("time step dt", dt, allow_zero=False)
+        self._decay = positive("decay rate", decay, allow_zero=True)
+        self._dt = positive("time step dt", dt, allow_zero=False)
         if linear_solver not in ("auto", "direct", "cg"):
             raise WorldError(f"linear_solver {linear_solver!r}: expected 'auto', 'direct' or 'cg'")
         if linear_solver == "auto":
@@ -201,7 +188,7 @@ class MaskedDiffusion:
     def diffusion(self, value: float | np.ndarray) -> None:
         arr = np.asarray(value, dtype=float)
         if arr.ndim == 0:
-            d = _positive("diffusion coefficient", float(arr), allow_zero=True)
+            d = positive("diffusion coefficient", float(arr), allow_zero=True)
             self._diffusion_given: float | np.ndarray = d
             self._dmap = np.full(self.grid.shape, d)
         else:
@@ -223,7 +210,7 @@ class MaskedDiffusion:
 
     @decay.setter
     def decay(self, value: float) -> None:
-        self._decay = _positive("decay rate", value, allow_zero=True)
+        self._decay = positive("decay rate", value, allow_zero=True)
 
     @property
     def dt(self) -> float:
@@ -232,7 +219,7 @@ class MaskedDiffusion:
 
     @dt.setter
     def dt(self, value: float) -> None:
-        self._dt = _positive("time step dt", value, allow_zero=False)
+        self._dt = positive("time step dt", value, allow_zero=False)
 
     @property
     def diffusion_map(self) -> np.ndarray:
@@ -390,15 +377,11 @@ class MaskedDiffusion:
         is ``time / n <= dt``, exactly ``dt`` when ``time / dt`` is a whole number.
         """
         c = self._check_field(c)
-        time = _positive("advance time", time, allow_zero=True)
+        time = positive("advance time", time, allow_zero=True)
         if time == 0.0:
             return self._expand(c.ravel()[self._free])
         forcing = self._forcing(source)
-        ratio = time / self._dt
-        n = max(1, math.ceil(ratio - _DT_MATCH_RTOL * max(ratio, 1.0)))
-        h = time / n
-        if abs(h - self._dt) <= _DT_MATCH_RTOL * self._dt:
-            h = self._dt
+        n, h = substeps(time, self._dt)
         x = c.ravel()[self._free]
         for _ in range(n):
             x = self._solve(1.0 / h + self._decay, x / h + forcing, x)
@@ -456,12 +439,7 @@ class MaskedDiffusion:
     # ------------------------------------------------------------------ internals
 
     def _check_field(self, c: np.ndarray) -> np.ndarray:
-        arr = np.asarray(c, dtype=float)
-        if arr.shape != self.grid.shape:
-            raise WorldError(
-                f"field has shape {arr.shape} but the grid has shape {self.grid.shape}"
-            )
-        return arr
+        return check_field(c, self.grid)
 
     def _forcing(self, source: np.ndarray | float | None) -> np.ndarray:
         """``source + b`` on the free voxels (a new vector)."""
